@@ -1,0 +1,1 @@
+//! The browser edge (wasm32 only).

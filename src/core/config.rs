@@ -1,0 +1,658 @@
+//! The `AuthClient` configuration: parsed once into types that cannot hold a bad value.
+//!
+//! The edge reads the JavaScript object into a [`RawConfig`] (checking each key's JS type and
+//! refusing unknown keys), then [`Config::parse`] checks values and how keys fit together.
+//! Every failure is an `invalid_config` [`AuthError`] naming the key.
+
+use super::error::AuthError;
+use super::origin::{Origin, OriginAllowlist};
+use super::session::SessionPolicy;
+
+/// Every configuration key, camelCase as JavaScript writes them. Any other key is refused, so
+/// that a typo (`refreshpath`) is an error instead of a silently ignored setting.
+pub const KEYS: &[&str] = &[
+    "baseUrl",
+    "loginPath",
+    "refreshPath",
+    "refreshMethod",
+    "refreshCredential",
+    "refreshBodyField",
+    "logoutPath",
+    "accessTokenPath",
+    "refreshTokenPath",
+    "expiresInPath",
+    "errorCodePath",
+    "expiredErrorCodes",
+    "refreshLeadSeconds",
+    "maxRetries",
+    "allowedOrigins",
+    "loginUrl",
+    "idleTimeoutSeconds",
+    "crossTab",
+];
+
+/// The configuration as JavaScript gave it, each key already checked for its JS type.
+/// `None` means "not given": the default applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawConfig {
+    /// `baseUrl`, already resolved by the edge to an absolute URL (default: the page origin).
+    pub base_url: String,
+    /// `loginPath` (required).
+    pub login_path: Option<String>,
+    /// `refreshPath`.
+    pub refresh_path: Option<String>,
+    /// `refreshMethod`: `"POST"` or `"GET"`.
+    pub refresh_method: Option<String>,
+    /// `refreshCredential`: `"body"`, `"bearer"`, `"cookie"` or `"relogin"`.
+    pub refresh_credential: Option<String>,
+    /// `refreshBodyField`.
+    pub refresh_body_field: Option<String>,
+    /// `logoutPath`.
+    pub logout_path: Option<String>,
+    /// `accessTokenPath` (a string is a one-element list).
+    pub access_token_path: Option<Vec<String>>,
+    /// `refreshTokenPath`.
+    pub refresh_token_path: Option<Vec<String>>,
+    /// `expiresInPath`.
+    pub expires_in_path: Option<Vec<String>>,
+    /// `errorCodePath`.
+    pub error_code_path: Option<String>,
+    /// `expiredErrorCodes`.
+    pub expired_error_codes: Option<Vec<String>>,
+    /// `refreshLeadSeconds`, seconds.
+    pub refresh_lead_seconds: Option<f64>,
+    /// `maxRetries`.
+    pub max_retries: Option<f64>,
+    /// `allowedOrigins`.
+    pub allowed_origins: Option<Vec<String>>,
+    /// `loginUrl`: `Some(None)` is an explicit `null` (no redirect).
+    pub login_url: Option<Option<String>>,
+    /// `idleTimeoutSeconds`, seconds; `Some(None)` is an explicit `null` (off).
+    pub idle_timeout_seconds: Option<Option<f64>>,
+    /// `crossTab`.
+    pub cross_tab: Option<bool>,
+}
+
+/// How the refresh endpoint is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshMethod {
+    /// `POST` (default).
+    Post,
+    /// `GET` (seed 000's `GET /auth/tokenRefresh`).
+    Get,
+}
+
+/// What proves the right to a new access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshCredential {
+    /// The refresh token as a JSON body field (`refreshBodyField`); seeds 002, 003, 004.
+    Body,
+    /// The current access token in `Authorization: Bearer`; seed 000.
+    Bearer,
+    /// An HttpOnly cookie the server set; `credentials: "include"`, no body; seed 004's advice.
+    Cookie,
+    /// Repeat the login with the credentials held in memory; seed 001 (no refresh endpoint).
+    Relogin,
+}
+
+impl RefreshCredential {
+    /// The configuration string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshCredential::Body => "body",
+            RefreshCredential::Bearer => "bearer",
+            RefreshCredential::Cookie => "cookie",
+            RefreshCredential::Relogin => "relogin",
+        }
+    }
+}
+
+/// A dot path into a JSON answer, e.g. `tokens.accessToken` (seed 002) → `["tokens", "accessToken"]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DotPath(Vec<String>);
+
+impl DotPath {
+    /// Parses `a.b.c`; errors on an empty path or an empty segment.
+    pub fn parse(text: &str) -> Result<DotPath, &'static str> {
+        let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
+        if segments.iter().any(String::is_empty) {
+            return Err("paths are dot-separated field names, like \"tokens.accessToken\"");
+        }
+        Ok(DotPath(segments))
+    }
+
+    /// The field names, outermost first.
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// Which 401 answers mean "the access token expired: refresh and retry once" (DESIGN rule 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpiredCodes {
+    /// Every 401 does (`expiredErrorCodes: []`; seed 001, whose 401s carry no code).
+    Any,
+    /// Only 401s whose error code is one of these (default `["AUTH_006"]`, seed 004).
+    Codes(Vec<String>),
+}
+
+impl ExpiredCodes {
+    /// Whether a 401 with this server error code means "expired".
+    pub fn matches(&self, server_code: Option<&str>) -> bool {
+        match self {
+            ExpiredCodes::Any => true,
+            ExpiredCodes::Codes(codes) => server_code.is_some_and(|c| codes.iter().any(|k| k == c)),
+        }
+    }
+}
+
+/// The parsed, valid configuration of one `AuthClient`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Absolute base URL without a trailing `/`.
+    pub base_url: String,
+    /// Login endpoint path (or absolute URL).
+    pub login_path: String,
+    /// Refresh endpoint, if the API has one.
+    pub refresh_path: Option<String>,
+    /// How the refresh endpoint is called.
+    pub refresh_method: RefreshMethod,
+    /// What proves the right to a new access token.
+    pub refresh_credential: RefreshCredential,
+    /// The refresh token's field name in the refresh body.
+    pub refresh_body_field: String,
+    /// Optional server logout endpoint, POSTed with the bearer, best effort.
+    pub logout_path: Option<String>,
+    /// Where the access token may sit in login/refresh answers, tried in order.
+    pub access_token_path: Vec<DotPath>,
+    /// Where the refresh token may sit, tried in order.
+    pub refresh_token_path: Vec<DotPath>,
+    /// Where `expiresIn` (seconds) may sit, tried in order.
+    pub expires_in_path: Vec<DotPath>,
+    /// Where the server's error code sits in error bodies.
+    pub error_code_path: DotPath,
+    /// Which 401s mean "expired".
+    pub expired_error_codes: ExpiredCodes,
+    /// Refresh this long before expiry, ms (capped at half the lifetime by the core).
+    pub refresh_lead_ms: u64,
+    /// Retries of one request after a renewal.
+    pub max_retries: u32,
+    /// The only origins that ever receive the bearer.
+    pub allowed_origins: OriginAllowlist,
+    /// Where the page goes when the session ends; `None`: no redirect.
+    pub login_url: Option<String>,
+    /// Proactive refresh stops after this long without an authenticated call, ms.
+    pub idle_timeout_ms: Option<u64>,
+    /// Share the session among tabs.
+    pub cross_tab: bool,
+}
+
+const MAX_RETRIES_LIMIT: f64 = 5.0;
+const MAX_SECONDS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
+
+impl Config {
+    /// Checks a [`RawConfig`] and fills in the defaults of DESIGN.md.
+    ///
+    /// Errors: `invalid_config` naming the key — `loginPath` missing or empty; an unknown
+    /// `refreshMethod` or `refreshCredential`; `refreshCredential` `bearer`/`cookie` without a
+    /// `refreshPath`; an empty or malformed dot path; a negative or non-finite number; a
+    /// `maxRetries` that is not an integer from 0 to 5; an `allowedOrigins` entry that is not an
+    /// origin, or an empty list.
+    pub fn parse(raw: RawConfig) -> Result<Config, AuthError> {
+        let login_path = non_empty(raw.login_path, "loginPath")?
+            .ok_or(AuthError::invalid_config("loginPath", "is required"))?;
+        let refresh_path = non_empty(raw.refresh_path, "refreshPath")?;
+        let refresh_method = match raw.refresh_method.as_deref().map(str::to_ascii_uppercase) {
+            None => RefreshMethod::Post,
+            Some(m) if m == "POST" => RefreshMethod::Post,
+            Some(m) if m == "GET" => RefreshMethod::Get,
+            Some(_) => {
+                return Err(AuthError::invalid_config(
+                    "refreshMethod",
+                    "must be \"POST\" or \"GET\"",
+                ))
+            }
+        };
+        let refresh_credential = match raw.refresh_credential.as_deref() {
+            None | Some("body") => RefreshCredential::Body,
+            Some("bearer") => RefreshCredential::Bearer,
+            Some("cookie") => RefreshCredential::Cookie,
+            Some("relogin") => RefreshCredential::Relogin,
+            Some(_) => {
+                return Err(AuthError::invalid_config(
+                    "refreshCredential",
+                    "must be \"body\", \"bearer\", \"cookie\" or \"relogin\"",
+                ))
+            }
+        };
+        if refresh_path.is_none()
+            && matches!(
+                refresh_credential,
+                RefreshCredential::Bearer | RefreshCredential::Cookie
+            )
+        {
+            return Err(AuthError::invalid_config(
+                "refreshPath",
+                "is required when refreshCredential is \"bearer\" or \"cookie\"",
+            ));
+        }
+        let refresh_body_field = non_empty(raw.refresh_body_field, "refreshBodyField")?
+            .unwrap_or_else(|| "refreshToken".into());
+        let allowed_origins = match raw.allowed_origins {
+            Some(list) => list
+                .iter()
+                .map(|s| Origin::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?,
+            None => vec![Origin::of_url(&raw.base_url).map_err(|_| {
+                AuthError::invalid_config("baseUrl", "must be an http or https URL")
+            })?],
+        };
+        let allowed_origins = OriginAllowlist::new(allowed_origins)
+            .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?;
+        Ok(Config {
+            base_url: raw.base_url.trim_end_matches('/').to_owned(),
+            login_path,
+            refresh_path,
+            refresh_method,
+            refresh_credential,
+            refresh_body_field,
+            logout_path: non_empty(raw.logout_path, "logoutPath")?,
+            access_token_path: dot_paths(
+                raw.access_token_path,
+                &["accessToken", "access_token", "token", "tokens.accessToken"],
+                "accessTokenPath",
+            )?,
+            refresh_token_path: dot_paths(
+                raw.refresh_token_path,
+                &["refreshToken", "refresh_token", "tokens.refreshToken"],
+                "refreshTokenPath",
+            )?,
+            expires_in_path: dot_paths(
+                raw.expires_in_path,
+                &["expiresIn", "expires_in"],
+                "expiresInPath",
+            )?,
+            error_code_path: DotPath::parse(raw.error_code_path.as_deref().unwrap_or("errorCode"))
+                .map_err(|why| AuthError::invalid_config("errorCodePath", why))?,
+            expired_error_codes: match raw.expired_error_codes {
+                None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
+                Some(codes) if codes.is_empty() => ExpiredCodes::Any,
+                Some(codes) => ExpiredCodes::Codes(codes),
+            },
+            refresh_lead_ms: seconds_ms(raw.refresh_lead_seconds, "refreshLeadSeconds")?
+                .unwrap_or(60_000),
+            max_retries: match raw.max_retries {
+                None => 1,
+                Some(n) if n.fract() == 0.0 && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
+                Some(_) => {
+                    return Err(AuthError::invalid_config(
+                        "maxRetries",
+                        "must be an integer from 0 to 5",
+                    ))
+                }
+            },
+            allowed_origins,
+            login_url: match raw.login_url {
+                None => Some("/login".into()),
+                Some(url) => non_empty(url, "loginUrl")?,
+            },
+            idle_timeout_ms: match raw.idle_timeout_seconds.flatten() {
+                Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
+                Some(_) => {
+                    return Err(AuthError::invalid_config(
+                        "idleTimeoutSeconds",
+                        "must be a positive number of seconds or null",
+                    ))
+                }
+                None => None,
+            },
+            cross_tab: raw.cross_tab.unwrap_or(true),
+        })
+    }
+
+    /// The absolute URL of an endpoint: an absolute `http(s)://` path is used as is; otherwise
+    /// it is appended to `baseUrl` (as axios' `baseURL` does, so `https://x/api` + `/v1/login`
+    /// is `https://x/api/v1/login`).
+    pub fn endpoint(&self, path: &str) -> String {
+        if path.starts_with("https://") || path.starts_with("http://") {
+            return path.to_owned();
+        }
+        let mut url = String::with_capacity(self.base_url.len() + path.len() + 1);
+        url.push_str(&self.base_url);
+        if !path.starts_with('/') {
+            url.push('/');
+        }
+        url.push_str(path);
+        url
+    }
+
+    /// Whether the session can be renewed at all (a refresh endpoint, or relogin).
+    pub fn can_renew(&self) -> bool {
+        self.refresh_path.is_some() || self.refresh_credential == RefreshCredential::Relogin
+    }
+
+    /// The parts of the configuration the session state machine decides with.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            refresh_lead_ms: self.refresh_lead_ms,
+            max_retries: self.max_retries,
+            can_renew: self.can_renew(),
+            keeps_credentials: self.refresh_credential == RefreshCredential::Relogin,
+            expired_error_codes: self.expired_error_codes.clone(),
+            idle_timeout_ms: self.idle_timeout_ms,
+        }
+    }
+}
+
+fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>, AuthError> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(AuthError::invalid_config(key, "must not be empty")),
+        other => Ok(other),
+    }
+}
+
+fn dot_paths(
+    value: Option<Vec<String>>,
+    default: &[&str],
+    key: &'static str,
+) -> Result<Vec<DotPath>, AuthError> {
+    let parse = |s: &str| DotPath::parse(s).map_err(|why| AuthError::invalid_config(key, why));
+    match value {
+        None => default.iter().map(|s| parse(s)).collect(),
+        Some(list) if list.is_empty() => Err(AuthError::invalid_config(
+            key,
+            "must name at least one path",
+        )),
+        Some(list) => list.iter().map(|s| parse(s)).collect(),
+    }
+}
+
+fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, AuthError> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && (0.0..=MAX_SECONDS).contains(&s) => {
+            Ok(Some((s * 1000.0) as u64))
+        }
+        Some(_) => Err(AuthError::invalid_config(
+            key,
+            "must be a number of seconds from 0 to 10 years",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawConfig {
+        RawConfig {
+            base_url: "http://127.0.0.1:8080".into(),
+            login_path: Some("/v1/auth/login".into()),
+            refresh_path: Some("/v1/auth/refresh-token".into()),
+            ..RawConfig::default()
+        }
+    }
+
+    fn key_of(raw: RawConfig) -> Option<&'static str> {
+        Config::parse(raw).err().and_then(|e| e.key)
+    }
+
+    #[test]
+    fn defaults_are_the_design_ones() {
+        let c = Config::parse(raw()).unwrap();
+        assert_eq!(c.refresh_method, RefreshMethod::Post);
+        assert_eq!(c.refresh_credential, RefreshCredential::Body);
+        assert_eq!(c.refresh_body_field, "refreshToken");
+        assert_eq!(c.access_token_path.len(), 4);
+        assert_eq!(c.access_token_path[3].segments(), ["tokens", "accessToken"]);
+        assert_eq!(c.refresh_token_path.len(), 3);
+        assert_eq!(c.expires_in_path.len(), 2);
+        assert_eq!(c.error_code_path.segments(), ["errorCode"]);
+        assert_eq!(
+            c.expired_error_codes,
+            ExpiredCodes::Codes(vec!["AUTH_006".into()])
+        );
+        assert_eq!(c.refresh_lead_ms, 60_000);
+        assert_eq!(c.max_retries, 1);
+        assert!(c.allowed_origins.allows("http://127.0.0.1:8080"));
+        assert!(!c.allowed_origins.allows("http://127.0.0.1:8081"));
+        assert_eq!(c.login_url.as_deref(), Some("/login"));
+        assert_eq!(c.idle_timeout_ms, None);
+        assert!(c.cross_tab);
+        assert!(c.can_renew());
+    }
+
+    #[test]
+    fn login_path_is_required() {
+        assert_eq!(
+            key_of(RawConfig {
+                login_path: None,
+                ..raw()
+            }),
+            Some("loginPath")
+        );
+        assert_eq!(
+            key_of(RawConfig {
+                login_path: Some(" ".into()),
+                ..raw()
+            }),
+            Some("loginPath")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases: Vec<(RawConfig, &str)> = vec![
+            (
+                RawConfig {
+                    refresh_method: Some("PUT".into()),
+                    ..raw()
+                },
+                "refreshMethod",
+            ),
+            (
+                RawConfig {
+                    refresh_credential: Some("header".into()),
+                    ..raw()
+                },
+                "refreshCredential",
+            ),
+            (
+                RawConfig {
+                    refresh_credential: Some("cookie".into()),
+                    refresh_path: None,
+                    ..raw()
+                },
+                "refreshPath",
+            ),
+            (
+                RawConfig {
+                    access_token_path: Some(vec![]),
+                    ..raw()
+                },
+                "accessTokenPath",
+            ),
+            (
+                RawConfig {
+                    refresh_token_path: Some(vec!["a..b".into()]),
+                    ..raw()
+                },
+                "refreshTokenPath",
+            ),
+            (
+                RawConfig {
+                    expires_in_path: Some(vec!["".into()]),
+                    ..raw()
+                },
+                "expiresInPath",
+            ),
+            (
+                RawConfig {
+                    error_code_path: Some(".x".into()),
+                    ..raw()
+                },
+                "errorCodePath",
+            ),
+            (
+                RawConfig {
+                    refresh_lead_seconds: Some(-1.0),
+                    ..raw()
+                },
+                "refreshLeadSeconds",
+            ),
+            (
+                RawConfig {
+                    refresh_lead_seconds: Some(f64::NAN),
+                    ..raw()
+                },
+                "refreshLeadSeconds",
+            ),
+            (
+                RawConfig {
+                    max_retries: Some(1.5),
+                    ..raw()
+                },
+                "maxRetries",
+            ),
+            (
+                RawConfig {
+                    max_retries: Some(9.0),
+                    ..raw()
+                },
+                "maxRetries",
+            ),
+            (
+                RawConfig {
+                    allowed_origins: Some(vec![]),
+                    ..raw()
+                },
+                "allowedOrigins",
+            ),
+            (
+                RawConfig {
+                    allowed_origins: Some(vec!["https://a.com/api".into()]),
+                    ..raw()
+                },
+                "allowedOrigins",
+            ),
+            (
+                RawConfig {
+                    login_url: Some(Some("".into())),
+                    ..raw()
+                },
+                "loginUrl",
+            ),
+            (
+                RawConfig {
+                    idle_timeout_seconds: Some(Some(0.0)),
+                    ..raw()
+                },
+                "idleTimeoutSeconds",
+            ),
+            (
+                RawConfig {
+                    base_url: "file:///tmp".into(),
+                    ..raw()
+                },
+                "baseUrl",
+            ),
+        ];
+        for (raw, key) in cases {
+            assert_eq!(key_of(raw), Some(key));
+        }
+    }
+
+    #[test]
+    fn seed_dialects_parse() {
+        // Seed 000: GET refresh with the bearer, renew only while in use.
+        let c = Config::parse(RawConfig {
+            login_path: Some("/auth/login".into()),
+            refresh_path: Some("/auth/tokenRefresh".into()),
+            refresh_method: Some("get".into()),
+            refresh_credential: Some("bearer".into()),
+            idle_timeout_seconds: Some(Some(1800.0)),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.refresh_method, RefreshMethod::Get);
+        assert_eq!(c.refresh_credential, RefreshCredential::Bearer);
+        assert_eq!(c.idle_timeout_ms, Some(1_800_000));
+        // Seed 001: no refresh endpoint, relogin, every 401 means expired.
+        let c = Config::parse(RawConfig {
+            refresh_path: None,
+            refresh_credential: Some("relogin".into()),
+            expired_error_codes: Some(vec![]),
+            ..raw()
+        })
+        .unwrap();
+        assert!(c.can_renew());
+        assert!(c.session_policy().keeps_credentials);
+        assert!(c.expired_error_codes.matches(None));
+        // No refresh endpoint and no relogin: the session cannot be renewed.
+        let c = Config::parse(RawConfig {
+            refresh_path: None,
+            ..raw()
+        })
+        .unwrap();
+        assert!(!c.can_renew());
+        // loginUrl null: no redirect.
+        let c = Config::parse(RawConfig {
+            login_url: Some(None),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(c.login_url, None);
+    }
+
+    #[test]
+    fn allowed_origins_replace_the_default() {
+        let c = Config::parse(RawConfig {
+            allowed_origins: Some(vec![
+                "https://api.example.com".into(),
+                "https://files.example.com:8443".into(),
+            ]),
+            ..raw()
+        })
+        .unwrap();
+        assert!(c.allowed_origins.allows("https://api.example.com"));
+        assert!(c.allowed_origins.allows("https://files.example.com:8443"));
+        assert!(!c.allowed_origins.allows("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn endpoints_append_to_the_base() {
+        let c = Config::parse(RawConfig {
+            base_url: "https://x.gov.br/api/".into(),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(
+            c.endpoint("/v1/auth/login"),
+            "https://x.gov.br/api/v1/auth/login"
+        );
+        assert_eq!(c.endpoint("auth"), "https://x.gov.br/api/auth");
+        assert_eq!(
+            c.endpoint("https://auth.x.gov.br/token"),
+            "https://auth.x.gov.br/token"
+        );
+    }
+
+    #[test]
+    fn expired_codes_match() {
+        let codes = ExpiredCodes::Codes(vec!["AUTH_006".into()]);
+        assert!(codes.matches(Some("AUTH_006")));
+        assert!(!codes.matches(Some("AUTH_005")));
+        assert!(!codes.matches(None));
+        assert!(ExpiredCodes::Any.matches(Some("whatever")));
+    }
+
+    #[test]
+    fn every_raw_field_has_a_key() {
+        assert_eq!(KEYS.len(), 18);
+        let mut sorted = KEYS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), KEYS.len());
+    }
+}

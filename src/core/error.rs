@@ -1,0 +1,174 @@
+//! The one error type of authfetch, with the codes of DESIGN.md.
+//!
+//! An [`AuthError`] never holds a token, a refresh token or a password: its message is built
+//! only from static text, configuration key names and what the server said about itself
+//! (`serverCode`, `serverMessage`).
+
+use std::fmt;
+
+/// What went wrong, as the stable string codes JavaScript sees in `error.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The constructor's configuration is wrong; the message names the key.
+    InvalidConfig,
+    /// Login answered 400 or 401.
+    InvalidCredentials,
+    /// Login answered 403 (PGBen `AUTH_003`): the account is locked.
+    AccountLocked,
+    /// `fetch` to an API origin while no session is held; the request was not sent.
+    NotAuthenticated,
+    /// The session ended: refresh rejected, a retry still 401, or an invalid token.
+    SessionExpired,
+    /// The network or the server failed (offline, DNS, 5xx, timeout); the session is kept.
+    Network,
+    /// A 2xx login or refresh answer without a usable access token.
+    MalformedResponse,
+    /// A retry was needed but the request body was a one-shot stream.
+    BodyNotReplayable,
+}
+
+impl ErrorCode {
+    /// The code as JavaScript sees it, e.g. `"session_expired"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::AccountLocked => "account_locked",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::SessionExpired => "session_expired",
+            ErrorCode::Network => "network",
+            ErrorCode::MalformedResponse => "malformed_response",
+            ErrorCode::BodyNotReplayable => "body_not_replayable",
+        }
+    }
+
+    /// A one-line human explanation, used as the error's message when no better one exists.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidConfig => "the AuthClient configuration is invalid",
+            ErrorCode::InvalidCredentials => "the server rejected the credentials",
+            ErrorCode::AccountLocked => "the account is locked",
+            ErrorCode::NotAuthenticated => "no session is held; the request was not sent",
+            ErrorCode::SessionExpired => "the session has ended; sign in again",
+            ErrorCode::Network => "the network or the server failed; the session is kept",
+            ErrorCode::MalformedResponse => "the server's answer holds no usable access token",
+            ErrorCode::BodyNotReplayable => {
+                "the request needed a retry but its body was a one-shot stream"
+            }
+        }
+    }
+}
+
+/// An authfetch failure. In JavaScript it becomes an `Error` with `name === "AuthError"` and the
+/// fields `code`, `status`, `serverCode`, `serverMessage` (and `key` for `invalid_config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// Human text; never holds a secret.
+    pub message: String,
+    /// The HTTP status that caused it, if any.
+    pub status: Option<u16>,
+    /// The server's error code (PGBen `errorCode`, e.g. `"AUTH_001"`), read at `errorCodePath`.
+    pub server_code: Option<String>,
+    /// The server's `message`, if its error body had one.
+    pub server_message: Option<String>,
+    /// For [`ErrorCode::InvalidConfig`]: the configuration key at fault.
+    pub key: Option<&'static str>,
+}
+
+impl AuthError {
+    /// An error with the code's default message and nothing else.
+    pub fn new(code: ErrorCode) -> Self {
+        AuthError {
+            code,
+            message: code.default_message().to_owned(),
+            status: None,
+            server_code: None,
+            server_message: None,
+            key: None,
+        }
+    }
+
+    /// `invalid_config` naming `key`, with `why` (static text) as the reason:
+    /// the message reads `"<key>: <why>"`.
+    pub fn invalid_config(key: &'static str, why: &'static str) -> Self {
+        let mut message = String::with_capacity(key.len() + why.len() + 2);
+        message.push_str(key);
+        message.push_str(": ");
+        message.push_str(why);
+        AuthError {
+            message,
+            key: Some(key),
+            ..AuthError::new(ErrorCode::InvalidConfig)
+        }
+    }
+
+    /// The same error carrying the HTTP status and what the server said about itself.
+    pub fn with_server(
+        mut self,
+        status: Option<u16>,
+        server_code: Option<String>,
+        server_message: Option<String>,
+    ) -> Self {
+        self.status = status;
+        self.server_code = server_code;
+        self.server_message = server_message;
+        self
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code.as_str())?;
+        f.write_str(": ")?;
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_design_strings() {
+        let all = [
+            (ErrorCode::InvalidConfig, "invalid_config"),
+            (ErrorCode::InvalidCredentials, "invalid_credentials"),
+            (ErrorCode::AccountLocked, "account_locked"),
+            (ErrorCode::NotAuthenticated, "not_authenticated"),
+            (ErrorCode::SessionExpired, "session_expired"),
+            (ErrorCode::Network, "network"),
+            (ErrorCode::MalformedResponse, "malformed_response"),
+            (ErrorCode::BodyNotReplayable, "body_not_replayable"),
+        ];
+        for (code, text) in all {
+            assert_eq!(code.as_str(), text);
+            assert!(!code.default_message().is_empty());
+        }
+    }
+
+    #[test]
+    fn invalid_config_names_the_key() {
+        let e = AuthError::invalid_config("loginPath", "is required");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+        assert_eq!(e.key, Some("loginPath"));
+        assert_eq!(e.message, "loginPath: is required");
+        assert_eq!(e.to_string(), "invalid_config: loginPath: is required");
+    }
+
+    #[test]
+    fn server_details_ride_along() {
+        let e = AuthError::new(ErrorCode::InvalidCredentials).with_server(
+            Some(400),
+            Some("AUTH_001".into()),
+            Some("Credenciais inválidas".into()),
+        );
+        assert_eq!(e.status, Some(400));
+        assert_eq!(e.server_code.as_deref(), Some("AUTH_001"));
+        assert_eq!(e.server_message.as_deref(), Some("Credenciais inválidas"));
+    }
+}

@@ -1,0 +1,23 @@
+//! The sans-IO core: every decision authfetch makes, with no browser, no clock and no timers.
+//!
+//! Inputs are plain values — server answers, error codes, `now_ms` (milliseconds since the Unix
+//! epoch on the page's clock) — and outputs are decisions the browser edge carries out: "send with
+//! token generation 3", "refresh, then retry once", "end the session", "wake me at t".
+//! Everything here builds and is tested natively (`cargo test`) with a fake clock.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod expiry;
+pub mod origin;
+pub mod refresh;
+pub mod session;
+pub mod token;
+
+pub use config::{Config, RawConfig, RefreshCredential, RefreshMethod};
+pub use error::{AuthError, ErrorCode};
+pub use expiry::{Expiry, JwtTimes};
+pub use origin::{Origin, OriginAllowlist};
+pub use refresh::{Backoff, RefreshFailure, RefreshVerdict};
+pub use session::{EndReason, Grant, SendDecision, Session, SessionPolicy, UnauthorizedDecision};
+pub use token::{AccessToken, Credentials, RefreshToken, TokenGeneration};

@@ -1,0 +1,835 @@
+//! The session state machine: who holds which token, when to renew, what a 401 means.
+//!
+//! Built like quinn-proto's `Connection`: the edge feeds in events with `now_ms` (milliseconds
+//! since the Unix epoch, page clock) — a call about to be sent, a 401, a renewal's outcome, a
+//! timer firing — and carries out the decisions that come back. [`Session::poll_timeout`] says
+//! when the one proactive timer should fire next.
+//!
+//! "Renewal" means getting a new access token by whatever the configuration says: the refresh
+//! endpoint, or, in `relogin` mode, the login repeated with the credentials held in memory.
+
+use super::config::ExpiredCodes;
+use super::expiry::{Expiry, JwtTimes};
+use super::refresh::{Backoff, RefreshFailure, RefreshVerdict};
+use super::token::{AccessToken, Credentials, RefreshToken, TokenGeneration};
+
+/// The parts of the configuration the session decides with (see `Config::session_policy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Refresh this long before expiry, ms; capped at half the lifetime.
+    pub refresh_lead_ms: u64,
+    /// Retries of one request after a renewal (`maxRetries`, DESIGN rule 9).
+    pub max_retries: u32,
+    /// A refresh endpoint or relogin exists; without one a 401 ends the session.
+    pub can_renew: bool,
+    /// `relogin` mode: the login body is kept in memory to log in again.
+    pub keeps_credentials: bool,
+    /// Which 401s mean "expired".
+    pub expired_error_codes: ExpiredCodes,
+    /// Proactive renewal stops after this long without an authenticated call, ms (seed 000).
+    pub idle_timeout_ms: Option<u64>,
+}
+
+/// What a successful login or renewal answered, read by the edge from the JSON body.
+#[derive(Debug)]
+pub struct Grant {
+    /// The new access token.
+    pub access_token: AccessToken,
+    /// The new refresh token, if the answer had one; without one the old one is kept.
+    pub refresh_token: Option<RefreshToken>,
+    /// `expiresIn`, seconds of lifetime, if the answer had it.
+    pub expires_in_s: Option<f64>,
+    /// The access token's JWT `exp`/`iat`, if it is a JWT.
+    pub jwt: JwtTimes,
+}
+
+/// Why a session ended: the `detail.reason` of the `logout` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// `logout()` was called.
+    User,
+    /// A retried request was still refused, or a 401 could not be renewed.
+    SessionExpired,
+    /// The server called the token invalid (a 401 whose code is not an "expired" one, e.g.
+    /// PGBen `AUTH_005`).
+    InvalidToken,
+    /// The refresh endpoint refused (400/401/403, e.g. PGBen `AUTH_007`).
+    RefreshRejected,
+    /// Another tab ended the session.
+    OtherTab,
+}
+
+impl EndReason {
+    /// The string JavaScript sees in `detail.reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::User => "user",
+            EndReason::SessionExpired => "session_expired",
+            EndReason::InvalidToken => "invalid_token",
+            EndReason::RefreshRejected => "refresh_rejected",
+            EndReason::OtherTab => "other_tab",
+        }
+    }
+}
+
+/// What to do with a call to an allowed origin that is about to be sent (DESIGN rule 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendDecision {
+    /// No session: reject `not_authenticated` without sending.
+    NotAuthenticated,
+    /// The token is expired or inside the lead window (or a renewal is in flight): wait for
+    /// the renewal, then send.
+    RenewFirst,
+    /// Send now with the current access token, of this generation.
+    Send(TokenGeneration),
+}
+
+/// What a 401 answer means for the request that got it (DESIGN rules 5 and 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnauthorizedDecision {
+    /// The request was sent with an older token than the current one: resend with the
+    /// current token, without renewing again.
+    RetryWithCurrent,
+    /// The token expired: renew (joining a renewal in flight), then resend once.
+    RenewThenRetry,
+    /// The session is over: end it, redirect, reject `session_expired`.
+    EndSession(EndReason),
+    /// The session had already ended meanwhile: reject `session_expired`, nothing more.
+    AlreadyEnded,
+}
+
+struct Held {
+    access_token: AccessToken,
+    refresh_token: Option<RefreshToken>,
+    credentials: Option<Credentials>,
+    expiry: Expiry,
+}
+
+/// One tab's session.
+pub struct Session {
+    policy: SessionPolicy,
+    held: Option<Held>,
+    generation: TokenGeneration,
+    renewing: bool,
+    backoff: Backoff,
+    retry_at_ms: Option<u64>,
+    last_activity_ms: u64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("authenticated", &self.held.is_some())
+            .field("generation", &self.generation)
+            .field("expiry", &self.held.as_ref().map(|h| h.expiry))
+            .field("renewing", &self.renewing)
+            .field("retry_at_ms", &self.retry_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session with no tokens yet.
+    pub fn new(policy: SessionPolicy) -> Self {
+        Session {
+            policy,
+            held: None,
+            generation: TokenGeneration::default(),
+            renewing: false,
+            backoff: Backoff::default(),
+            retry_at_ms: None,
+            last_activity_ms: 0,
+        }
+    }
+
+    /// Starts a session from a login answer received at `now_ms`. `credentials` (the login
+    /// body) are kept only in `relogin` mode.
+    pub fn establish(&mut self, grant: Grant, credentials: Credentials, now_ms: u64) {
+        let Grant {
+            access_token,
+            refresh_token,
+            expires_in_s,
+            jwt,
+        } = grant;
+        self.held = Some(Held {
+            access_token,
+            refresh_token,
+            credentials: self.policy.keeps_credentials.then_some(credentials),
+            expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
+        });
+        self.generation = self.generation.next();
+        self.renewing = false;
+        self.backoff.reset();
+        self.retry_at_ms = None;
+        self.last_activity_ms = now_ms;
+    }
+
+    /// Whether a session is held.
+    pub fn is_authenticated(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The current access token's generation.
+    pub fn generation(&self) -> TokenGeneration {
+        self.generation
+    }
+
+    /// The access token to put in `Authorization: Bearer`, if a session is held.
+    pub fn access_token(&self) -> Option<&AccessToken> {
+        self.held.as_ref().map(|h| &h.access_token)
+    }
+
+    /// The refresh token to present, if one is held.
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.held.as_ref().and_then(|h| h.refresh_token.as_ref())
+    }
+
+    /// The login body to repeat, in `relogin` mode.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.held.as_ref().and_then(|h| h.credentials.as_ref())
+    }
+
+    /// When the access token expires, ms since the epoch (page clock), if known.
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        self.held.as_ref().and_then(|h| h.expiry.expires_at_ms())
+    }
+
+    /// When the next proactive renewal is scheduled, ms since the epoch: the backoff retry
+    /// after a transient failure, else `expiresAt − lead`. `None` when nothing is scheduled.
+    pub fn refresh_at_ms(&self) -> Option<u64> {
+        let held = self.held.as_ref().filter(|_| self.policy.can_renew)?;
+        self.retry_at_ms
+            .or_else(|| held.expiry.refresh_at_ms(self.policy.refresh_lead_ms))
+    }
+
+    /// Decides about a call to an allowed origin at `now_ms`, and records it as activity for
+    /// `idleTimeoutSeconds`. With `may_renew` false (the call already waited for a renewal),
+    /// it never answers [`SendDecision::RenewFirst`]: one renewal per call at most.
+    pub fn before_send(&mut self, now_ms: u64, may_renew: bool) -> SendDecision {
+        let Some(held) = &self.held else {
+            return SendDecision::NotAuthenticated;
+        };
+        self.last_activity_ms = now_ms;
+        if !may_renew || !self.policy.can_renew {
+            return SendDecision::Send(self.generation);
+        }
+        if self.renewing {
+            return SendDecision::RenewFirst;
+        }
+        let in_window = held
+            .expiry
+            .refresh_at_ms(self.policy.refresh_lead_ms)
+            .is_some_and(|at| now_ms >= at);
+        let backing_off = self.retry_at_ms.is_some_and(|at| now_ms < at);
+        // During a backoff a still-valid token is used as is; an expired one is worth a
+        // renewal attempt the caller is waiting for (single flight keeps it to one).
+        if in_window && (!backing_off || held.expiry.is_expired(now_ms)) {
+            SendDecision::RenewFirst
+        } else {
+            SendDecision::Send(self.generation)
+        }
+    }
+
+    /// Decides about a 401 answer to a request sent with generation `sent`, carrying the
+    /// server error code `server_code`, after `retries_used` retries of that request.
+    pub fn on_unauthorized(
+        &self,
+        sent: TokenGeneration,
+        server_code: Option<&str>,
+        retries_used: u32,
+    ) -> UnauthorizedDecision {
+        if self.held.is_none() {
+            return UnauthorizedDecision::AlreadyEnded;
+        }
+        if retries_used >= self.policy.max_retries {
+            return UnauthorizedDecision::EndSession(EndReason::SessionExpired);
+        }
+        if sent < self.generation {
+            return UnauthorizedDecision::RetryWithCurrent;
+        }
+        if !self.policy.expired_error_codes.matches(server_code) {
+            return UnauthorizedDecision::EndSession(EndReason::InvalidToken);
+        }
+        if self.policy.can_renew {
+            UnauthorizedDecision::RenewThenRetry
+        } else {
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        }
+    }
+
+    /// Whether a renewal is in flight.
+    pub fn is_renewing(&self) -> bool {
+        self.renewing
+    }
+
+    /// Claims the single renewal flight (DESIGN rule 6). `true`: the caller must renew now and
+    /// report with [`Session::renewal_succeeded`] or [`Session::renewal_failed`]. `false`: one is
+    /// already in flight (join it), or there is no session or no way to renew.
+    pub fn start_renewal(&mut self) -> bool {
+        if self.held.is_none() || !self.policy.can_renew || self.renewing {
+            return false;
+        }
+        self.renewing = true;
+        true
+    }
+
+    /// A renewal answered a new grant at `now_ms`. A refresh answer without a refresh token
+    /// keeps the old one (seed 003 does not rotate); a rotated one replaces it for good.
+    /// Returns `false` (and drops the grant) when the session ended while it was in flight.
+    pub fn renewal_succeeded(&mut self, grant: Grant, now_ms: u64) -> bool {
+        self.renewing = false;
+        let Some(held) = self.held.as_mut() else {
+            return false;
+        };
+        let Grant {
+            access_token,
+            refresh_token,
+            expires_in_s,
+            jwt,
+        } = grant;
+        held.access_token = access_token;
+        if let Some(rotated) = refresh_token {
+            held.refresh_token = Some(rotated);
+        }
+        held.expiry = Expiry::from_grant(now_ms, expires_in_s, jwt);
+        self.generation = self.generation.next();
+        self.backoff.reset();
+        self.retry_at_ms = None;
+        true
+    }
+
+    /// A renewal failed at `now_ms` (DESIGN rule 7). [`RefreshVerdict::Rejected`]: the caller
+    /// ends the session with [`EndReason::RefreshRejected`]. [`RefreshVerdict::Transient`]: the
+    /// session is kept and the next automatic attempt is scheduled with backoff; `jitter` is a
+    /// uniform random number in `[0, 1)`.
+    pub fn renewal_failed(
+        &mut self,
+        failure: RefreshFailure,
+        now_ms: u64,
+        jitter: f64,
+    ) -> RefreshVerdict {
+        self.renewing = false;
+        if failure.is_rejection() || self.held.is_none() {
+            return RefreshVerdict::Rejected;
+        }
+        let retry_at_ms = now_ms.saturating_add(self.backoff.next_delay_ms(jitter));
+        self.retry_at_ms = Some(retry_at_ms);
+        RefreshVerdict::Transient { retry_at_ms }
+    }
+
+    /// When the one proactive timer should fire next, ms since the epoch (quinn-proto's
+    /// `poll_timeout`). `None`: disarm it — no session, no way to renew, a renewal in flight,
+    /// expiry unknown, or idle for longer than `idleTimeoutSeconds` (the next call renews lazily).
+    pub fn poll_timeout(&self, now_ms: u64) -> Option<u64> {
+        if self.renewing {
+            return None;
+        }
+        if let Some(idle) = self.policy.idle_timeout_ms {
+            if now_ms.saturating_sub(self.last_activity_ms) >= idle {
+                return None;
+            }
+        }
+        self.refresh_at_ms()
+    }
+
+    /// The timer fired, or the page came back (`visibilitychange`, `focus`, `online`,
+    /// `pageshow`; DESIGN rule 3): whether a renewal is due now. Timers stall in background
+    /// tabs and during sleep, so this is asked again whenever the page wakes.
+    pub fn is_renewal_due(&self, now_ms: u64) -> bool {
+        self.poll_timeout(now_ms).is_some_and(|at| now_ms >= at)
+    }
+
+    /// The browser is back online: a renewal waiting out a backoff becomes due at once.
+    pub fn network_restored(&mut self, now_ms: u64) {
+        if self.retry_at_ms.is_some() {
+            self.retry_at_ms = Some(now_ms);
+            self.backoff.reset();
+        }
+    }
+
+    /// Ends the session, dropping every token and credential. Returns the reason when a
+    /// session was held (the edge then emits `logout` and redirects), `None` when it had
+    /// already ended — so one ending never produces two events.
+    pub fn end(&mut self, reason: EndReason) -> Option<EndReason> {
+        self.renewing = false;
+        self.retry_at_ms = None;
+        self.backoff.reset();
+        self.held.take().map(|_| reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::expiry::MIN_REFRESH_GAP_MS;
+
+    const T0: u64 = 1_700_000_000_000;
+    const S: u64 = 1_000;
+    const MIN: u64 = 60 * S;
+
+    fn policy() -> SessionPolicy {
+        SessionPolicy {
+            refresh_lead_ms: MIN,
+            max_retries: 1,
+            can_renew: true,
+            keeps_credentials: false,
+            expired_error_codes: ExpiredCodes::Codes(vec!["AUTH_006".into()]),
+            idle_timeout_ms: None,
+        }
+    }
+
+    fn grant(expires_in_s: f64, refresh: Option<&str>) -> Grant {
+        Grant {
+            access_token: AccessToken::new("access-secret".into()),
+            refresh_token: refresh.map(|r| RefreshToken::new(r.into())),
+            expires_in_s: Some(expires_in_s),
+            jwt: JwtTimes::default(),
+        }
+    }
+
+    fn creds() -> Credentials {
+        Credentials::new(r#"{"email":"a","senha":"b"}"#.into())
+    }
+
+    fn logged_in(policy: SessionPolicy, ttl_s: f64) -> Session {
+        let mut s = Session::new(policy);
+        s.establish(grant(ttl_s, Some("r1")), creds(), T0);
+        s
+    }
+
+    /// Drives the proactive timer the way the edge does: fire at poll_timeout, renew at once.
+    fn run_timer_until(s: &mut Session, until: u64, ttl_s: f64) -> Vec<u64> {
+        let mut fired = vec![];
+        while let Some(at) = s.poll_timeout(0).filter(|at| *at <= until) {
+            assert!(s.is_renewal_due(at));
+            assert!(s.start_renewal());
+            assert!(s.renewal_succeeded(grant(ttl_s, Some("rotated")), at));
+            fired.push(at);
+        }
+        fired
+    }
+
+    #[test]
+    fn no_session_means_not_authenticated() {
+        let mut s = Session::new(policy());
+        assert_eq!(s.before_send(T0, true), SendDecision::NotAuthenticated);
+        assert!(!s.start_renewal());
+        assert_eq!(s.poll_timeout(T0), None);
+        assert_eq!(
+            s.on_unauthorized(TokenGeneration(0), Some("AUTH_006"), 0),
+            UnauthorizedDecision::AlreadyEnded
+        );
+    }
+
+    #[test]
+    fn proactive_refresh_one_minute_before_expiry() {
+        let mut s = logged_in(policy(), 3600.0);
+        let due = T0 + 59 * MIN;
+        assert_eq!(s.poll_timeout(T0), Some(due));
+        assert!(!s.is_renewal_due(T0 + 58 * MIN + 50 * S));
+        assert!(s.is_renewal_due(T0 + 59 * MIN + 10 * S));
+        // Calls before the window go straight out.
+        assert_eq!(
+            s.before_send(due - 1, true),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        // The timer re-arms for the new token.
+        assert!(s.start_renewal());
+        assert_eq!(s.poll_timeout(due), None, "disarmed while in flight");
+        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), due));
+        assert_eq!(s.poll_timeout(due), Some(due + 59 * MIN));
+        assert_eq!(s.generation(), TokenGeneration(2));
+    }
+
+    #[test]
+    fn an_hour_of_65_second_tokens_is_one_refresh_per_cycle() {
+        let mut s = logged_in(policy(), 65.0);
+        // Lead capped at half of 65 s: every 32.5 s.
+        let fired = run_timer_until(&mut s, T0 + 3600 * S, 65.0);
+        assert_eq!(fired.len(), 110);
+        assert!(fired.windows(2).all(|w| w[1] - w[0] == 32_500));
+        assert_eq!(s.generation(), TokenGeneration(111));
+    }
+
+    #[test]
+    fn a_twenty_second_token_refreshes_at_ten_seconds() {
+        let s = logged_in(policy(), 20.0);
+        assert_eq!(s.poll_timeout(T0), Some(T0 + 10 * S));
+    }
+
+    #[test]
+    fn calls_in_the_lead_window_wait_for_the_renewal() {
+        let mut s = logged_in(policy(), 3600.0);
+        let in_window = T0 + 59 * MIN + S;
+        assert_eq!(s.before_send(in_window, true), SendDecision::RenewFirst);
+        assert!(s.start_renewal());
+        // Everyone else joins the flight.
+        assert_eq!(s.before_send(in_window, true), SendDecision::RenewFirst);
+        assert!(!s.start_renewal(), "single flight");
+        // After a renewal was waited for, the call is sent whatever happened.
+        assert_eq!(
+            s.before_send(in_window, false),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        assert!(s.renewal_succeeded(grant(3600.0, None), in_window));
+        assert_eq!(
+            s.before_send(in_window, true),
+            SendDecision::Send(TokenGeneration(2))
+        );
+    }
+
+    #[test]
+    fn expired_code_renews_then_retries_once() {
+        let s = logged_in(policy(), 3600.0);
+        let g = s.generation();
+        assert_eq!(
+            s.on_unauthorized(g, Some("AUTH_006"), 0),
+            UnauthorizedDecision::RenewThenRetry
+        );
+        // The retry is still refused: the session is over (rule 5), no loop (rule 9).
+        assert_eq!(
+            s.on_unauthorized(g, Some("AUTH_006"), 1),
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        );
+    }
+
+    #[test]
+    fn invalid_token_ends_the_session() {
+        let s = logged_in(policy(), 3600.0);
+        assert_eq!(
+            s.on_unauthorized(s.generation(), Some("AUTH_005"), 0),
+            UnauthorizedDecision::EndSession(EndReason::InvalidToken)
+        );
+        assert_eq!(
+            s.on_unauthorized(s.generation(), None, 0),
+            UnauthorizedDecision::EndSession(EndReason::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn a_401_for_an_older_generation_is_retried_without_renewing() {
+        let mut s = logged_in(policy(), 3600.0);
+        let old = s.generation();
+        assert!(s.start_renewal());
+        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0 + S));
+        assert_eq!(
+            s.on_unauthorized(old, Some("AUTH_006"), 0),
+            UnauthorizedDecision::RetryWithCurrent
+        );
+        assert_eq!(
+            s.on_unauthorized(old, Some("AUTH_005"), 0),
+            UnauthorizedDecision::RetryWithCurrent
+        );
+    }
+
+    #[test]
+    fn fifty_concurrent_expired_calls_cost_one_renewal() {
+        let mut s = logged_in(policy(), 3600.0);
+        let sent = s.generation();
+        let mut renewals = 0;
+        let mut decisions = vec![];
+        // All 50 get 401 AUTH_006 while the first renewal is in flight.
+        for _ in 0..50 {
+            let d = s.on_unauthorized(sent, Some("AUTH_006"), 0);
+            if d == UnauthorizedDecision::RenewThenRetry && s.start_renewal() {
+                renewals += 1;
+            }
+            decisions.push(d);
+        }
+        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0 + S));
+        // Late 401s for the old generation retry with the new token, without renewing.
+        for _ in 0..10 {
+            assert_eq!(
+                s.on_unauthorized(sent, Some("AUTH_006"), 0),
+                UnauthorizedDecision::RetryWithCurrent
+            );
+        }
+        assert_eq!(renewals, 1);
+        assert!(decisions
+            .iter()
+            .all(|d| *d == UnauthorizedDecision::RenewThenRetry));
+    }
+
+    #[test]
+    fn always_401_costs_two_requests_and_one_renewal() {
+        let mut s = logged_in(policy(), 3600.0);
+        let (mut requests, mut renewals, mut retries) = (0, 0, 0);
+        let mut sent = s.generation();
+        let outcome = loop {
+            requests += 1;
+            match s.on_unauthorized(sent, Some("AUTH_006"), retries) {
+                UnauthorizedDecision::RenewThenRetry => {
+                    assert!(s.start_renewal());
+                    renewals += 1;
+                    assert!(s.renewal_succeeded(grant(3600.0, Some("r")), T0));
+                }
+                UnauthorizedDecision::RetryWithCurrent => {}
+                other => break other,
+            }
+            retries += 1;
+            sent = s.generation();
+            assert!(requests < 10, "loop");
+        };
+        assert_eq!(
+            outcome,
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        );
+        assert_eq!((requests, renewals), (2, 1));
+    }
+
+    #[test]
+    fn max_retries_zero_never_retries() {
+        let s = logged_in(
+            SessionPolicy {
+                max_retries: 0,
+                ..policy()
+            },
+            3600.0,
+        );
+        assert_eq!(
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        );
+    }
+
+    #[test]
+    fn without_renewal_a_401_ends_the_session() {
+        let mut s = logged_in(
+            SessionPolicy {
+                can_renew: false,
+                ..policy()
+            },
+            20.0,
+        );
+        assert_eq!(s.poll_timeout(T0), None);
+        assert_eq!(
+            s.before_send(T0 + 3600 * S, true),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        assert_eq!(
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        );
+    }
+
+    #[test]
+    fn every_401_is_expired_when_the_list_is_empty() {
+        let s = logged_in(
+            SessionPolicy {
+                expired_error_codes: ExpiredCodes::Any,
+                ..policy()
+            },
+            3600.0,
+        );
+        assert_eq!(
+            s.on_unauthorized(s.generation(), None, 0),
+            UnauthorizedDecision::RenewThenRetry
+        );
+    }
+
+    #[test]
+    fn transient_failures_back_off_and_keep_the_session() {
+        let mut s = logged_in(policy(), 120.0);
+        let due = s.poll_timeout(T0).unwrap();
+        assert_eq!(due, T0 + 60 * S);
+        let mut now = due;
+        let mut waits = vec![];
+        for failure in [
+            RefreshFailure::Status(503),
+            RefreshFailure::Network,
+            RefreshFailure::Status(500),
+        ] {
+            assert!(s.is_renewal_due(now));
+            assert!(s.start_renewal());
+            match s.renewal_failed(failure, now, 0.0) {
+                RefreshVerdict::Transient { retry_at_ms } => {
+                    waits.push(retry_at_ms - now);
+                    assert_eq!(s.poll_timeout(now), Some(retry_at_ms));
+                    assert!(!s.is_renewal_due(retry_at_ms - 1));
+                    now = retry_at_ms;
+                }
+                RefreshVerdict::Rejected => panic!("a transient failure ended the session"),
+            }
+            assert!(s.is_authenticated());
+        }
+        assert_eq!(waits, [1_000, 2_000, 4_000]);
+        // During the backoff a still-valid token is used without another attempt.
+        assert_eq!(
+            s.before_send(now - 1, true),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        assert!(s.start_renewal());
+        assert!(s.renewal_succeeded(grant(120.0, Some("r2")), now));
+        assert_eq!(
+            s.poll_timeout(now),
+            Some(now + 60 * S),
+            "backoff forgotten after success"
+        );
+    }
+
+    #[test]
+    fn an_expired_token_during_backoff_still_lets_a_call_try() {
+        let mut s = logged_in(policy(), 20.0);
+        let now = T0 + 19 * S;
+        assert!(s.start_renewal());
+        s.renewal_failed(RefreshFailure::Network, now, 0.0);
+        assert_eq!(
+            s.before_send(now + 500, true),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        assert_eq!(s.before_send(T0 + 20 * S, true), SendDecision::RenewFirst);
+    }
+
+    #[test]
+    fn back_online_renews_at_once() {
+        let mut s = logged_in(policy(), 120.0);
+        let now = T0 + 60 * S;
+        assert!(s.start_renewal());
+        s.renewal_failed(RefreshFailure::Network, now, 0.0);
+        assert!(!s.is_renewal_due(now + 10));
+        s.network_restored(now + 10);
+        assert!(s.is_renewal_due(now + 10));
+    }
+
+    #[test]
+    fn rejected_refresh_ends_the_session_once() {
+        let mut s = logged_in(policy(), 3600.0);
+        assert!(s.start_renewal());
+        assert_eq!(
+            s.renewal_failed(RefreshFailure::Status(401), T0, 0.5),
+            RefreshVerdict::Rejected
+        );
+        assert_eq!(
+            s.end(EndReason::RefreshRejected),
+            Some(EndReason::RefreshRejected)
+        );
+        assert_eq!(
+            s.end(EndReason::SessionExpired),
+            None,
+            "no second logout event"
+        );
+        assert!(s.access_token().is_none());
+        assert!(s.refresh_token().is_none());
+        assert_eq!(s.before_send(T0, true), SendDecision::NotAuthenticated);
+    }
+
+    #[test]
+    fn logout_during_a_renewal_drops_its_tokens() {
+        let mut s = logged_in(policy(), 3600.0);
+        assert!(s.start_renewal());
+        s.end(EndReason::User);
+        assert!(!s.renewal_succeeded(grant(3600.0, Some("late")), T0 + S));
+        assert!(!s.is_authenticated());
+        assert!(s.refresh_token().is_none());
+    }
+
+    #[test]
+    fn rotation_replaces_and_absence_keeps_the_refresh_token() {
+        let mut s = logged_in(policy(), 3600.0);
+        assert!(s.start_renewal());
+        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0));
+        assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
+        assert!(s.start_renewal());
+        assert!(s.renewal_succeeded(grant(3600.0, None), T0));
+        assert_eq!(
+            s.refresh_token().map(RefreshToken::expose),
+            Some("r2"),
+            "seed 003 keeps it"
+        );
+    }
+
+    #[test]
+    fn credentials_are_kept_only_for_relogin() {
+        let s = logged_in(policy(), 3600.0);
+        assert!(s.credentials().is_none());
+        let mut s = logged_in(
+            SessionPolicy {
+                keeps_credentials: true,
+                ..policy()
+            },
+            3600.0,
+        );
+        assert!(s.credentials().is_some());
+        s.end(EndReason::User);
+        assert!(s.credentials().is_none(), "cleared on logout");
+    }
+
+    #[test]
+    fn unknown_expiry_renews_only_on_401() {
+        let mut s = Session::new(policy());
+        let g = Grant {
+            expires_in_s: None,
+            ..grant(0.0, None)
+        };
+        s.establish(g, creds(), T0);
+        assert_eq!(s.expires_at_ms(), None);
+        assert_eq!(s.poll_timeout(T0), None);
+        assert_eq!(
+            s.before_send(T0 + 86_400 * S, true),
+            SendDecision::Send(TokenGeneration(1))
+        );
+        assert_eq!(
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            UnauthorizedDecision::RenewThenRetry
+        );
+    }
+
+    #[test]
+    fn idle_sessions_stop_renewing_and_renew_lazily() {
+        let idle = 10 * MIN;
+        let mut s = logged_in(
+            SessionPolicy {
+                idle_timeout_ms: Some(idle),
+                ..policy()
+            },
+            3600.0,
+        );
+        assert_eq!(s.poll_timeout(T0 + idle - 1), Some(T0 + 59 * MIN));
+        assert_eq!(
+            s.poll_timeout(T0 + idle),
+            None,
+            "idle: proactive renewal stops"
+        );
+        assert!(!s.is_renewal_due(T0 + 59 * MIN));
+        // The next call renews lazily, before being sent.
+        assert_eq!(s.before_send(T0 + 70 * MIN, true), SendDecision::RenewFirst);
+        // A call marks activity again.
+        let mut s = logged_in(
+            SessionPolicy {
+                idle_timeout_ms: Some(idle),
+                ..policy()
+            },
+            3600.0,
+        );
+        s.before_send(T0 + 55 * MIN, true);
+        assert!(s.is_renewal_due(T0 + 59 * MIN));
+    }
+
+    #[test]
+    fn tokens_never_print() {
+        let s = logged_in(policy(), 3600.0);
+        let printed = format!("{s:?} {:?}", grant(1.0, Some("refresh-secret")));
+        assert!(!printed.contains("access-secret"), "{printed}");
+        assert!(!printed.contains("refresh-secret"), "{printed}");
+    }
+
+    #[test]
+    fn the_renewal_floor_holds_for_tiny_tokens() {
+        let s = logged_in(policy(), 1.0);
+        assert_eq!(s.poll_timeout(T0), Some(T0 + MIN_REFRESH_GAP_MS));
+    }
+
+    #[test]
+    fn end_reasons_are_the_design_strings() {
+        let all = [
+            (EndReason::User, "user"),
+            (EndReason::SessionExpired, "session_expired"),
+            (EndReason::InvalidToken, "invalid_token"),
+            (EndReason::RefreshRejected, "refresh_rejected"),
+            (EndReason::OtherTab, "other_tab"),
+        ];
+        for (r, s) in all {
+            assert_eq!(r.as_str(), s);
+        }
+    }
+}
