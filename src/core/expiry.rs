@@ -118,12 +118,12 @@ const TEN_YEARS_S: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
 fn seconds_to_ms(seconds: f64) -> Option<u64> {
     // The range check makes the cast exact enough and never saturating.
     (seconds.is_finite() && (0.0..=TEN_YEARS_S).contains(&seconds))
-        .then(|| (seconds * 1000.0) as u64)
+        .then_some((seconds * 1000.0) as u64)
 }
 
 fn epoch_seconds_to_ms(seconds: f64) -> Option<u64> {
     // Up to the year 5138: anything later is not a real expiry.
-    (seconds.is_finite() && (0.0..=1e11).contains(&seconds)).then(|| (seconds * 1000.0) as u64)
+    (seconds.is_finite() && (0.0..=1e11).contains(&seconds)).then_some((seconds * 1000.0) as u64)
 }
 
 #[cfg(test)]
