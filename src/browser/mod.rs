@@ -1,1 +1,18 @@
-//! The browser edge (wasm32 only).
+//! The browser edge (wasm32 only): carries out the core's decisions.
+//!
+//! Built the way gloo is: one small module per concern, and every JS resource — the refresh
+//! timer, each page-lifecycle listener, the `fetcher()` closure — owned by exactly one handle
+//! whose `Drop` releases it. No decision is taken here; [`crate::core::Session`] takes them.
+
+mod client;
+mod config;
+mod error;
+mod events;
+mod http;
+mod js;
+mod lifecycle;
+mod redirect;
+mod replay;
+mod timer;
+
+pub use client::AuthClient;

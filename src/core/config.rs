@@ -394,7 +394,7 @@ mod tests {
         }
     }
 
-    fn key_of(raw: RawConfig) -> Option<&'static str> {
+    fn key_of(raw: RawConfig) -> Option<String> {
         Config::parse(raw).err().and_then(|e| e.key)
     }
 
@@ -429,14 +429,16 @@ mod tests {
             key_of(RawConfig {
                 login_path: None,
                 ..raw()
-            }),
+            })
+            .as_deref(),
             Some("loginPath")
         );
         assert_eq!(
             key_of(RawConfig {
                 login_path: Some(" ".into()),
                 ..raw()
-            }),
+            })
+            .as_deref(),
             Some("loginPath")
         );
     }
@@ -559,7 +561,7 @@ mod tests {
             ),
         ];
         for (raw, key) in cases {
-            assert_eq!(key_of(raw), Some(key));
+            assert_eq!(key_of(raw).as_deref(), Some(key));
         }
     }
 

@@ -75,7 +75,7 @@ pub struct AuthError {
     /// The server's `message`, if its error body had one.
     pub server_message: Option<String>,
     /// For [`ErrorCode::InvalidConfig`]: the configuration key at fault.
-    pub key: Option<&'static str>,
+    pub key: Option<String>,
 }
 
 impl AuthError {
@@ -93,14 +93,14 @@ impl AuthError {
 
     /// `invalid_config` naming `key`, with `why` (static text) as the reason:
     /// the message reads `"<key>: <why>"`.
-    pub fn invalid_config(key: &'static str, why: &'static str) -> Self {
+    pub fn invalid_config(key: &str, why: &str) -> Self {
         let mut message = String::with_capacity(key.len() + why.len() + 2);
         message.push_str(key);
         message.push_str(": ");
         message.push_str(why);
         AuthError {
             message,
-            key: Some(key),
+            key: Some(key.to_owned()),
             ..AuthError::new(ErrorCode::InvalidConfig)
         }
     }
@@ -155,7 +155,7 @@ mod tests {
     fn invalid_config_names_the_key() {
         let e = AuthError::invalid_config("loginPath", "is required");
         assert_eq!(e.code, ErrorCode::InvalidConfig);
-        assert_eq!(e.key, Some("loginPath"));
+        assert_eq!(e.key.as_deref(), Some("loginPath"));
         assert_eq!(e.message, "loginPath: is required");
         assert_eq!(e.to_string(), "invalid_config: loginPath: is required");
     }

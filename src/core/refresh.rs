@@ -9,6 +9,9 @@ pub enum RefreshFailure {
     Network,
     /// A 2xx answer without a usable access token.
     Malformed,
+    /// Nothing to present: the mode needs a refresh token (or credentials) that the login
+    /// answer never gave. The session cannot be renewed.
+    Unavailable,
 }
 
 /// The core's verdict on a [`RefreshFailure`].
@@ -31,6 +34,7 @@ impl RefreshFailure {
     pub fn is_rejection(self) -> bool {
         match self {
             RefreshFailure::Status(s) => (400..500).contains(&s) && !matches!(s, 408 | 425 | 429),
+            RefreshFailure::Unavailable => true,
             RefreshFailure::Network | RefreshFailure::Malformed => false,
         }
     }
@@ -88,6 +92,7 @@ mod tests {
         }
         assert!(!RefreshFailure::Network.is_rejection());
         assert!(!RefreshFailure::Malformed.is_rejection());
+        assert!(RefreshFailure::Unavailable.is_rejection());
     }
 
     #[test]

@@ -231,12 +231,16 @@ impl Session {
     }
 
     /// Decides about a 401 answer to a request sent with generation `sent`, carrying the
-    /// server error code `server_code`, after `retries_used` retries of that request.
+    /// server error code `server_code`, after `retries_used` re-sends of that request and
+    /// `renewals_used` renewals it waited for (including one before its first send). Both are
+    /// bounded by `maxRetries`, so a server that always answers 401 costs at most
+    /// `1 + maxRetries` requests and `maxRetries` renewals per call (DESIGN rule 9).
     pub fn on_unauthorized(
         &self,
         sent: TokenGeneration,
         server_code: Option<&str>,
         retries_used: u32,
+        renewals_used: u32,
     ) -> UnauthorizedDecision {
         if self.held.is_none() {
             return UnauthorizedDecision::AlreadyEnded;
@@ -250,7 +254,7 @@ impl Session {
         if !self.policy.expired_error_codes.matches(server_code) {
             return UnauthorizedDecision::EndSession(EndReason::InvalidToken);
         }
-        if self.policy.can_renew {
+        if self.policy.can_renew && renewals_used < self.policy.max_retries {
             UnauthorizedDecision::RenewThenRetry
         } else {
             UnauthorizedDecision::EndSession(EndReason::SessionExpired)
@@ -416,7 +420,7 @@ mod tests {
         assert!(!s.start_renewal());
         assert_eq!(s.poll_timeout(T0), None);
         assert_eq!(
-            s.on_unauthorized(TokenGeneration(0), Some("AUTH_006"), 0),
+            s.on_unauthorized(TokenGeneration(0), Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::AlreadyEnded
         );
     }
@@ -483,12 +487,12 @@ mod tests {
         let s = logged_in(policy(), 3600.0);
         let g = s.generation();
         assert_eq!(
-            s.on_unauthorized(g, Some("AUTH_006"), 0),
+            s.on_unauthorized(g, Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::RenewThenRetry
         );
         // The retry is still refused: the session is over (rule 5), no loop (rule 9).
         assert_eq!(
-            s.on_unauthorized(g, Some("AUTH_006"), 1),
+            s.on_unauthorized(g, Some("AUTH_006"), 1, 1),
             UnauthorizedDecision::EndSession(EndReason::SessionExpired)
         );
     }
@@ -497,11 +501,11 @@ mod tests {
     fn invalid_token_ends_the_session() {
         let s = logged_in(policy(), 3600.0);
         assert_eq!(
-            s.on_unauthorized(s.generation(), Some("AUTH_005"), 0),
+            s.on_unauthorized(s.generation(), Some("AUTH_005"), 0, 0),
             UnauthorizedDecision::EndSession(EndReason::InvalidToken)
         );
         assert_eq!(
-            s.on_unauthorized(s.generation(), None, 0),
+            s.on_unauthorized(s.generation(), None, 0, 0),
             UnauthorizedDecision::EndSession(EndReason::InvalidToken)
         );
     }
@@ -513,11 +517,11 @@ mod tests {
         assert!(s.start_renewal());
         assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0 + S));
         assert_eq!(
-            s.on_unauthorized(old, Some("AUTH_006"), 0),
+            s.on_unauthorized(old, Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::RetryWithCurrent
         );
         assert_eq!(
-            s.on_unauthorized(old, Some("AUTH_005"), 0),
+            s.on_unauthorized(old, Some("AUTH_005"), 0, 0),
             UnauthorizedDecision::RetryWithCurrent
         );
     }
@@ -530,7 +534,7 @@ mod tests {
         let mut decisions = vec![];
         // All 50 get 401 AUTH_006 while the first renewal is in flight.
         for _ in 0..50 {
-            let d = s.on_unauthorized(sent, Some("AUTH_006"), 0);
+            let d = s.on_unauthorized(sent, Some("AUTH_006"), 0, 0);
             if d == UnauthorizedDecision::RenewThenRetry && s.start_renewal() {
                 renewals += 1;
             }
@@ -540,7 +544,7 @@ mod tests {
         // Late 401s for the old generation retry with the new token, without renewing.
         for _ in 0..10 {
             assert_eq!(
-                s.on_unauthorized(sent, Some("AUTH_006"), 0),
+                s.on_unauthorized(sent, Some("AUTH_006"), 0, 0),
                 UnauthorizedDecision::RetryWithCurrent
             );
         }
@@ -557,7 +561,7 @@ mod tests {
         let mut sent = s.generation();
         let outcome = loop {
             requests += 1;
-            match s.on_unauthorized(sent, Some("AUTH_006"), retries) {
+            match s.on_unauthorized(sent, Some("AUTH_006"), retries, retries) {
                 UnauthorizedDecision::RenewThenRetry => {
                     assert!(s.start_renewal());
                     renewals += 1;
@@ -578,6 +582,15 @@ mod tests {
     }
 
     #[test]
+    fn a_call_that_renewed_before_sending_does_not_renew_again() {
+        let s = logged_in(policy(), 3600.0);
+        assert_eq!(
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0, 1),
+            UnauthorizedDecision::EndSession(EndReason::SessionExpired)
+        );
+    }
+
+    #[test]
     fn max_retries_zero_never_retries() {
         let s = logged_in(
             SessionPolicy {
@@ -587,7 +600,7 @@ mod tests {
             3600.0,
         );
         assert_eq!(
-            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::EndSession(EndReason::SessionExpired)
         );
     }
@@ -607,7 +620,7 @@ mod tests {
             SendDecision::Send(TokenGeneration(1))
         );
         assert_eq!(
-            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::EndSession(EndReason::SessionExpired)
         );
     }
@@ -622,7 +635,7 @@ mod tests {
             3600.0,
         );
         assert_eq!(
-            s.on_unauthorized(s.generation(), None, 0),
+            s.on_unauthorized(s.generation(), None, 0, 0),
             UnauthorizedDecision::RenewThenRetry
         );
     }
@@ -769,7 +782,7 @@ mod tests {
             SendDecision::Send(TokenGeneration(1))
         );
         assert_eq!(
-            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0),
+            s.on_unauthorized(s.generation(), Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::RenewThenRetry
         );
     }

@@ -1,0 +1,680 @@
+//! `AuthClient`, the object JavaScript sees, and the flows it runs: login, the `fetch`
+//! interceptor, single-flight renewal, the proactive timer, logout.
+//!
+//! Every flow asks the core ([`Session`]) what to do and does it. A `RefCell` borrow is never
+//! held across an `.await` or a call out to JavaScript (events, navigation, `fetch`), so a
+//! listener that calls back into the client cannot trip over one.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use crate::core::{
+    AuthError, Config, Credentials, EndReason, ErrorCode, RefreshCredential, RefreshFailure,
+    RefreshMethod, RefreshVerdict, SendDecision, Session, UnauthorizedDecision,
+};
+use js_sys::{Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+
+use super::config;
+use super::error::to_js;
+use super::events::{self, Events};
+use super::http::{self, EndpointCall};
+use super::js::{captured_fetch, now_ms, random, set};
+use super::lifecycle::{PageLifecycle, Wake};
+use super::redirect;
+use super::replay::ReplayableRequest;
+use super::timer::RefreshTimer;
+
+type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
+
+/// Keeps one bearer session alive and authenticates `fetch` calls to the API.
+///
+/// ```js
+/// import init, { AuthClient } from "authfetch";
+/// await init();
+/// const auth = new AuthClient({ loginPath: "/v1/auth/login", refreshPath: "/v1/auth/refresh-token" });
+/// await auth.login({ email: "maria@exemplo.com", senha: "…" });
+/// const res = await auth.fetch("/v1/cidadao/me");
+/// ```
+///
+/// Every rejection is an `Error` with `name === "AuthError"` and a `code` (see the README).
+#[wasm_bindgen]
+pub struct AuthClient {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for AuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthClient")
+            .field("session", &self.inner.session)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    config: Config,
+    session: RefCell<Session>,
+    /// The renewal in flight (single flight, DESIGN rule 6): callers that need a new token
+    /// await this promise instead of starting another renewal.
+    flight: RefCell<Option<Promise>>,
+    timer: RefCell<RefreshTimer>,
+    lifecycle: RefCell<Option<PageLifecycle>>,
+    fetcher: RefCell<Option<FetchClosure>>,
+    events: Events,
+    fetch: Function,
+}
+
+#[wasm_bindgen]
+impl AuthClient {
+    /// Validates `config` (see the README's configuration table) and starts listening for the
+    /// page waking up (`visibilitychange`, `focus`, `online`, `pageshow`).
+    ///
+    /// Throws an `AuthError` with code `invalid_config` and `key` naming the key at fault.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<AuthClient, JsValue> {
+        let config = config::read(&config).map_err(|e| to_js(&e, None))?;
+        let unavailable = |what: &str| to_js(&AuthError::invalid_config("config", what), None);
+        let fetch = captured_fetch().ok_or_else(|| unavailable("this environment has no fetch"))?;
+        let events =
+            Events::new().ok_or_else(|| unavailable("this environment has no EventTarget"))?;
+        let inner = Rc::new(Inner {
+            session: RefCell::new(Session::new(config.session_policy())),
+            config,
+            flight: RefCell::new(None),
+            timer: RefCell::new(RefreshTimer::default()),
+            lifecycle: RefCell::new(None),
+            fetcher: RefCell::new(None),
+            events,
+            fetch,
+        });
+        let weak = Rc::downgrade(&inner);
+        *inner.lifecycle.borrow_mut() =
+            Some(PageLifecycle::listen(move |why| wake_later(&weak, why)));
+        Ok(AuthClient { inner })
+    }
+
+    /// Logs in: POSTs `credentials` verbatim as JSON to `baseUrl + loginPath` and keeps the
+    /// tokens of the answer in memory. Resolves `undefined`; emits `login`.
+    ///
+    /// Rejects `invalid_credentials` (400/401), `account_locked` (403/423, with the server's
+    /// JSON body in `details`), `network` (offline, 5xx), `malformed_response` (no access token).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn login(&self, credentials: JsValue) -> Promise {
+        future_to_promise(self.inner.clone().login(credentials))
+    }
+
+    /// Tries to resume a session without credentials. Resolves `true` when a session is held.
+    /// (Resuming from another tab or from a refresh cookie comes with those features.)
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn restore(&self) -> Promise {
+        Promise::resolve(&JsValue::from_bool(
+            self.inner.session.borrow().is_authenticated(),
+        ))
+    }
+
+    /// `fetch` with the session: same arguments, same `Response`. Requests to origins outside
+    /// `allowedOrigins` pass through untouched. Requests to the API carry the bearer; a token in
+    /// its lead window is renewed first; a 401 with an "expired" code is renewed and retried
+    /// once; any other 401 ends the session (event `logout`, redirect to `loginUrl`).
+    ///
+    /// Rejects `not_authenticated` (no session: nothing was sent), `session_expired`, `network`
+    /// (fetch failed; the original `TypeError` is in `cause`), `body_not_replayable`; and with
+    /// fetch's own `TypeError` for input `fetch` itself refuses.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+    ) -> Promise {
+        future_to_promise(self.inner.clone().fetch(input, init))
+    }
+
+    /// [`AuthClient::fetch`] as a plain function with `fetch`'s signature, bound to this client,
+    /// for libraries that take a `fetch` (`ky`, openapi-fetch, …). The same function every time;
+    /// after `free()` it rejects `not_authenticated`.
+    #[wasm_bindgen(unchecked_return_type = "typeof fetch")]
+    pub fn fetcher(&self) -> Function {
+        let mut slot = self.inner.fetcher.borrow_mut();
+        let closure = slot.get_or_insert_with(|| {
+            let weak = Rc::downgrade(&self.inner);
+            Closure::new(move |input, init| match weak.upgrade() {
+                Some(inner) => future_to_promise(inner.fetch(input, init)),
+                None => Promise::reject(&to_js(&AuthError::new(ErrorCode::NotAuthenticated), None)),
+            })
+        });
+        closure.as_ref().unchecked_ref::<Function>().clone()
+    }
+
+    /// Renews the access token now, joining a renewal already in flight. Emits `refresh`.
+    ///
+    /// Rejects `not_authenticated` (no session), `session_expired` (the server refused: the
+    /// session ended), `network`/`malformed_response` (transient: the session is kept and
+    /// retried with backoff), `invalid_config` (no `refreshPath` and not `relogin`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn refresh(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move { inner.renew().await.map(|()| JsValue::UNDEFINED) })
+    }
+
+    /// Ends the session: tokens are dropped, `logout` is emitted with reason `user`, and
+    /// `logoutPath` (if configured) is POSTed with the bearer, best effort. No redirect.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(&self) -> Promise {
+        future_to_promise(self.inner.clone().logout())
+    }
+
+    /// Whether a session is held.
+    #[wasm_bindgen(getter, js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.session.borrow().is_authenticated()
+    }
+
+    /// When the access token expires: epoch ms on the local clock; `undefined` when unknown or
+    /// logged out.
+    #[wasm_bindgen(getter, js_name = expiresAt)]
+    pub fn expires_at(&self) -> Option<f64> {
+        self.inner
+            .session
+            .borrow()
+            .expires_at_ms()
+            .map(|ms| ms as f64)
+    }
+
+    /// When the next proactive renewal is scheduled: epoch ms on the local clock (`expiresAt`
+    /// minus the lead, or a backoff retry); `undefined` when none is.
+    #[wasm_bindgen(getter, js_name = refreshAt)]
+    pub fn refresh_at(&self) -> Option<f64> {
+        self.inner
+            .session
+            .borrow()
+            .refresh_at_ms()
+            .map(|ms| ms as f64)
+    }
+
+    /// Listens for `login`, `refresh` (`detail.expiresAt`), `logout` (`detail.reason`) or
+    /// `error` (`detail` is the `AuthError`); each is a `CustomEvent`.
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(
+        &self,
+        kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "(event: CustomEvent) => void")] listener: &JsValue,
+    ) {
+        if let Some(listener) = listener.dyn_ref::<Function>() {
+            let _ = self
+                .inner
+                .events
+                .target()
+                .add_event_listener_with_callback(kind, listener);
+        }
+    }
+
+    /// Stops listening.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(
+        &self,
+        kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "(event: CustomEvent) => void")] listener: &JsValue,
+    ) {
+        if let Some(listener) = listener.dyn_ref::<Function>() {
+            let _ = self
+                .inner
+                .events
+                .target()
+                .remove_event_listener_with_callback(kind, listener);
+        }
+    }
+}
+
+impl Drop for AuthClient {
+    /// `free()`: the timer, the page listeners and the `fetcher()` closure are released and the
+    /// tokens dropped, even while a call still holds the shared state.
+    fn drop(&mut self) {
+        self.inner.shut_down();
+    }
+}
+
+/// Runs a wake-up after the current JS task, so that the timer or listener callback that
+/// asked for it has returned before its owner may be replaced.
+fn wake_later(weak: &Weak<Inner>, why: Wake) {
+    let weak = weak.clone();
+    spawn_local(async move {
+        if let Some(inner) = weak.upgrade() {
+            inner.wake(why).await;
+        }
+    });
+}
+
+fn bearer(token: &str) -> String {
+    let mut value = String::with_capacity(7 + token.len());
+    value.push_str("Bearer ");
+    value.push_str(token);
+    value
+}
+
+fn reject(code: ErrorCode) -> JsValue {
+    to_js(&AuthError::new(code), None)
+}
+
+impl Inner {
+    async fn login(self: Rc<Self>, credentials: JsValue) -> Result<JsValue, JsValue> {
+        let body = credentials
+            .is_object()
+            .then(|| js_sys::JSON::stringify(&credentials).ok())
+            .flatten()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| {
+                to_js(
+                    &AuthError::invalid_config(
+                        "credentials",
+                        "login() takes a JSON-serializable object",
+                    ),
+                    None,
+                )
+            })?;
+        let url = self.config.endpoint(&self.config.login_path);
+        let answer = http::send(
+            &self.fetch,
+            EndpointCall {
+                url: &url,
+                method: "POST",
+                json_body: Some(&body),
+                authorization: None,
+                include_credentials: self.config.refresh_credential == RefreshCredential::Cookie,
+            },
+        )
+        .await
+        .map_err(|()| reject(ErrorCode::Network))?;
+        let failure = |code| {
+            to_js(
+                &http::error_from(&self.config, code, answer.status, answer.json.as_ref()),
+                None,
+            )
+        };
+        match answer.status {
+            s if (200..300).contains(&s) => {
+                let grant = answer
+                    .json
+                    .as_ref()
+                    .and_then(|json| http::read_grant(&self.config, json))
+                    .ok_or_else(|| failure(ErrorCode::MalformedResponse))?;
+                self.session
+                    .borrow_mut()
+                    .establish(grant, Credentials::new(body), now_ms());
+                self.arm_timer();
+                self.events.emit(events::LOGIN, &self.expiry_detail());
+                Ok(JsValue::UNDEFINED)
+            }
+            400 | 401 => Err(failure(ErrorCode::InvalidCredentials)),
+            403 | 423 => {
+                let error = http::error_from(
+                    &self.config,
+                    ErrorCode::AccountLocked,
+                    answer.status,
+                    answer.json.as_ref(),
+                );
+                Err(to_js(&error, answer.json.as_ref()))
+            }
+            _ => Err(failure(ErrorCode::Network)),
+        }
+    }
+
+    async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
+        let mut request = ReplayableRequest::new(&input, &init)?;
+        if !self.is_allowed(&request.url()) {
+            let promise: Promise = self
+                .fetch
+                .call2(&js_sys::global(), &input, &init)?
+                .dyn_into()?;
+            return JsFuture::from(promise).await;
+        }
+        let (mut retries, mut renewals) = (0, 0);
+        loop {
+            let decision = self
+                .session
+                .borrow_mut()
+                .before_send(now_ms(), renewals == 0);
+            let generation = match decision {
+                SendDecision::NotAuthenticated => return Err(reject(ErrorCode::NotAuthenticated)),
+                SendDecision::RenewFirst => {
+                    renewals += 1;
+                    if let Err(error) = self.renew().await {
+                        // A transient failure while the token is still valid: send with it.
+                        if !self.holds_valid_token() {
+                            return Err(error);
+                        }
+                    }
+                    continue;
+                }
+                SendDecision::Send(generation) => generation,
+            };
+            let authorization = self
+                .session
+                .borrow()
+                .access_token()
+                .map(|t| bearer(t.expose()));
+            let Some(authorization) = authorization else {
+                return Err(reject(ErrorCode::NotAuthenticated));
+            };
+            let Some(attempt) = request.attempt(&authorization) else {
+                return Err(reject(ErrorCode::BodyNotReplayable));
+            };
+            drop(authorization);
+            let response = http::send_request(&self.fetch, &attempt)
+                .await
+                .map_err(|cause| {
+                    let error = reject(ErrorCode::Network);
+                    set(&error, "cause", &cause);
+                    error
+                })?;
+            if response.status() != 401 {
+                return Ok(response.into());
+            }
+            let json = http::read_json(&response).await;
+            let (code, message) = http::server_error(&self.config, json.as_ref());
+            let verdict = self.session.borrow().on_unauthorized(
+                generation,
+                code.as_deref(),
+                retries,
+                renewals,
+            );
+            let expired = || {
+                let error = AuthError::new(ErrorCode::SessionExpired).with_server(
+                    Some(401),
+                    code.clone(),
+                    message.clone(),
+                );
+                to_js(&error, None)
+            };
+            match verdict {
+                UnauthorizedDecision::RetryWithCurrent => {}
+                UnauthorizedDecision::RenewThenRetry => {
+                    renewals += 1;
+                    self.renew().await?;
+                }
+                UnauthorizedDecision::EndSession(reason) => {
+                    self.end_session(reason);
+                    return Err(expired());
+                }
+                UnauthorizedDecision::AlreadyEnded => return Err(expired()),
+            }
+            if !request.can_replay() {
+                return Err(reject(ErrorCode::BodyNotReplayable));
+            }
+            retries += 1;
+        }
+    }
+
+    /// Joins the renewal in flight or starts one (single flight, DESIGN rule 6).
+    async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
+        let in_flight = self.flight.borrow().clone();
+        let promise = match in_flight {
+            Some(promise) => promise,
+            None => {
+                let started = self.session.borrow_mut().start_renewal();
+                if !started {
+                    return Err(if !self.session.borrow().is_authenticated() {
+                        reject(ErrorCode::NotAuthenticated)
+                    } else if !self.config.can_renew() {
+                        to_js(
+                            &AuthError::invalid_config(
+                                "refreshPath",
+                                "renewal needs a refreshPath or refreshCredential \"relogin\"",
+                            ),
+                            None,
+                        )
+                    } else {
+                        reject(ErrorCode::Network)
+                    });
+                }
+                let promise = future_to_promise(self.clone().renewal());
+                *self.flight.borrow_mut() = Some(promise.clone());
+                promise
+            }
+        };
+        JsFuture::from(promise).await.map(drop)
+    }
+
+    /// One renewal, start to finish: ask, then tell the core, re-arm, emit.
+    async fn renewal(self: Rc<Self>) -> Result<JsValue, JsValue> {
+        let outcome = self.request_grant().await;
+        self.flight.borrow_mut().take();
+        let now = now_ms();
+        match outcome {
+            Ok(grant) => {
+                let applied = self.session.borrow_mut().renewal_succeeded(grant, now);
+                if !applied {
+                    return Err(reject(ErrorCode::NotAuthenticated));
+                }
+                self.arm_timer();
+                self.events.emit(events::REFRESH, &self.expiry_detail());
+                Ok(JsValue::UNDEFINED)
+            }
+            Err((failure, error)) => {
+                let verdict = self
+                    .session
+                    .borrow_mut()
+                    .renewal_failed(failure, now, random());
+                match verdict {
+                    RefreshVerdict::Rejected => {
+                        let error = AuthError {
+                            code: ErrorCode::SessionExpired,
+                            ..error
+                        };
+                        self.end_session(EndReason::RefreshRejected);
+                        Err(to_js(&error, None))
+                    }
+                    RefreshVerdict::Transient { .. } => {
+                        self.arm_timer();
+                        let error = to_js(&error, None);
+                        self.events.emit(events::ERROR, &error);
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks the server for a new access token the way `refreshCredential` says.
+    async fn request_grant(&self) -> Result<crate::core::Grant, (RefreshFailure, AuthError)> {
+        let unavailable = || {
+            (
+                RefreshFailure::Unavailable,
+                AuthError::new(ErrorCode::SessionExpired),
+            )
+        };
+        let config = &self.config;
+        let path = match config.refresh_credential {
+            RefreshCredential::Relogin => &config.login_path,
+            _ => config.refresh_path.as_ref().ok_or_else(unavailable)?,
+        };
+        let url = config.endpoint(path);
+        let method = match (config.refresh_credential, config.refresh_method) {
+            (RefreshCredential::Relogin, _) | (_, RefreshMethod::Post) => "POST",
+            (_, RefreshMethod::Get) => "GET",
+        };
+        let (body, authorization) = {
+            let session = self.session.borrow();
+            match config.refresh_credential {
+                RefreshCredential::Body => {
+                    let token = session.refresh_token().ok_or_else(unavailable)?;
+                    let body = Object::new();
+                    set(
+                        &body,
+                        &config.refresh_body_field,
+                        &JsValue::from_str(token.expose()),
+                    );
+                    let body = js_sys::JSON::stringify(&body)
+                        .ok()
+                        .and_then(|s| s.as_string());
+                    (Some(body.ok_or_else(unavailable)?), None)
+                }
+                RefreshCredential::Relogin => (
+                    Some(
+                        session
+                            .credentials()
+                            .ok_or_else(unavailable)?
+                            .expose()
+                            .to_owned(),
+                    ),
+                    None,
+                ),
+                RefreshCredential::Bearer if self.is_allowed(&url) => (
+                    None,
+                    Some(bearer(
+                        session.access_token().ok_or_else(unavailable)?.expose(),
+                    )),
+                ),
+                RefreshCredential::Bearer => return Err(unavailable()),
+                RefreshCredential::Cookie => (None, None),
+            }
+        };
+        let answer = http::send(
+            &self.fetch,
+            EndpointCall {
+                url: &url,
+                method,
+                json_body: body.as_deref(),
+                authorization: authorization.as_deref(),
+                include_credentials: config.refresh_credential == RefreshCredential::Cookie,
+            },
+        )
+        .await
+        .map_err(|()| (RefreshFailure::Network, AuthError::new(ErrorCode::Network)))?;
+        if !answer.ok() {
+            let error = http::error_from(
+                config,
+                ErrorCode::Network,
+                answer.status,
+                answer.json.as_ref(),
+            );
+            return Err((RefreshFailure::Status(answer.status), error));
+        }
+        answer
+            .json
+            .as_ref()
+            .and_then(|json| http::read_grant(config, json))
+            .ok_or_else(|| {
+                let error =
+                    http::error_from(config, ErrorCode::MalformedResponse, answer.status, None);
+                (RefreshFailure::Malformed, error)
+            })
+    }
+
+    async fn logout(self: Rc<Self>) -> Result<JsValue, JsValue> {
+        let authorization = self
+            .session
+            .borrow()
+            .access_token()
+            .map(|t| bearer(t.expose()));
+        let ended = authorization.is_some();
+        self.end_session(EndReason::User);
+        if let (Some(path), true) = (&self.config.logout_path, ended) {
+            let url = self.config.endpoint(path);
+            let authorization = authorization.filter(|_| self.is_allowed(&url));
+            // Best effort: the local session is over whatever the server answers.
+            let _ = http::send(
+                &self.fetch,
+                EndpointCall {
+                    url: &url,
+                    method: "POST",
+                    json_body: None,
+                    authorization: authorization.as_deref(),
+                    include_credentials: self.config.refresh_credential
+                        == RefreshCredential::Cookie,
+                },
+            )
+            .await;
+        }
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// Ends the session once: drops the tokens, cancels the timer, emits `logout`, and — when
+    /// the server ended it — sends the page to `loginUrl`.
+    fn end_session(&self, reason: EndReason) {
+        let ended = self.session.borrow_mut().end(reason);
+        let Some(reason) = ended else {
+            return;
+        };
+        self.timer.borrow_mut().cancel();
+        let detail = Object::new();
+        set(&detail, "reason", &JsValue::from_str(reason.as_str()));
+        self.events.emit(events::LOGOUT, &detail);
+        let server_ended = matches!(
+            reason,
+            EndReason::SessionExpired | EndReason::InvalidToken | EndReason::RefreshRejected
+        );
+        if let (true, Some(url)) = (server_ended, &self.config.login_url) {
+            redirect::to_login(url);
+        }
+    }
+
+    /// Arms the one proactive timer for the core's next deadline, or disarms it.
+    fn arm_timer(self: &Rc<Self>) {
+        let now = now_ms();
+        let next = self.session.borrow().poll_timeout(now);
+        let mut timer = self.timer.borrow_mut();
+        match next {
+            Some(at) => {
+                let weak = Rc::downgrade(self);
+                timer.arm(at.saturating_sub(now), move || {
+                    wake_later(&weak, Wake::Resumed)
+                });
+            }
+            None => timer.cancel(),
+        }
+    }
+
+    /// The timer fired or the page woke: renew if due, else re-arm (a clamped or stalled
+    /// timer lands here early or late; both are fine).
+    async fn wake(self: Rc<Self>, why: Wake) {
+        let now = now_ms();
+        if why == Wake::Online {
+            self.session.borrow_mut().network_restored(now);
+        }
+        let due = self.session.borrow().is_renewal_due(now);
+        if due {
+            // Failures are reported by the renewal itself (`error` or `logout` events).
+            let _ = self.renew().await;
+        } else {
+            self.arm_timer();
+        }
+    }
+
+    fn holds_valid_token(&self) -> bool {
+        let session = self.session.borrow();
+        session.is_authenticated() && session.expires_at_ms().is_none_or(|at| now_ms() < at)
+    }
+
+    /// Whether `url` (absolute) is on an allowed origin.
+    fn is_allowed(&self, url: &str) -> bool {
+        web_sys::Url::new(url).is_ok_and(|u| self.config.allowed_origins.allows(&u.origin()))
+    }
+
+    fn expiry_detail(&self) -> JsValue {
+        let detail = Object::new();
+        let expires_at = self.session.borrow().expires_at_ms();
+        set(
+            &detail,
+            "expiresAt",
+            &expires_at.map_or(JsValue::UNDEFINED, |ms| JsValue::from(ms as f64)),
+        );
+        detail.into()
+    }
+
+    fn shut_down(&self) {
+        if let Ok(mut timer) = self.timer.try_borrow_mut() {
+            timer.cancel();
+        }
+        if let Ok(mut lifecycle) = self.lifecycle.try_borrow_mut() {
+            lifecycle.take();
+        }
+        if let Ok(mut fetcher) = self.fetcher.try_borrow_mut() {
+            fetcher.take();
+        }
+        if let Ok(mut session) = self.session.try_borrow_mut() {
+            session.end(EndReason::User);
+        }
+    }
+}

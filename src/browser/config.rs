@@ -1,0 +1,131 @@
+//! Reads the constructor's JavaScript object into the core's [`RawConfig`], checking each key's
+//! JS type (so the error names the key) and refusing unknown keys (so a typo is not ignored).
+//!
+//! `null` counts as "not given" except for `loginUrl` and `idleTimeoutSeconds`, where it means
+//! "off". serde-wasm-bindgen is not used here: it would add kilobytes to the wasm and its
+//! errors do not name the key.
+
+use crate::core::config::KEYS;
+use crate::core::{AuthError, Config, RawConfig};
+use js_sys::{Array, Object};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::js::{get, global};
+
+/// Parses the `new AuthClient(config)` argument.
+///
+/// Errors: `invalid_config` with `key` — the argument is not an object (`key: "config"`), a key
+/// is unknown, a value has the wrong JS type, or the core refuses a value.
+pub(crate) fn read(config: &JsValue) -> Result<Config, AuthError> {
+    if !config.is_object() {
+        return Err(AuthError::invalid_config("config", "must be an object"));
+    }
+    for key in Object::keys(config.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !KEYS.contains(&key.as_str()) {
+            return Err(AuthError::invalid_config(
+                &key,
+                "is not a configuration key (check its spelling)",
+            ));
+        }
+    }
+    let raw = RawConfig {
+        base_url: base_url(config)?,
+        login_path: string(config, "loginPath")?,
+        refresh_path: string(config, "refreshPath")?,
+        refresh_method: string(config, "refreshMethod")?,
+        refresh_credential: string(config, "refreshCredential")?,
+        refresh_body_field: string(config, "refreshBodyField")?,
+        logout_path: string(config, "logoutPath")?,
+        access_token_path: strings(config, "accessTokenPath", true)?,
+        refresh_token_path: strings(config, "refreshTokenPath", true)?,
+        expires_in_path: strings(config, "expiresInPath", true)?,
+        error_code_path: string(config, "errorCodePath")?,
+        expired_error_codes: strings(config, "expiredErrorCodes", false)?,
+        refresh_lead_seconds: number(config, "refreshLeadSeconds")?,
+        max_retries: number(config, "maxRetries")?,
+        allowed_origins: strings(config, "allowedOrigins", true)?,
+        login_url: nullable(config, "loginUrl", string)?,
+        idle_timeout_seconds: nullable(config, "idleTimeoutSeconds", number)?,
+        cross_tab: boolean(config, "crossTab")?,
+    };
+    Config::parse(raw)
+}
+
+/// `baseUrl` resolved against the page (`location.href`), default the page's origin.
+fn base_url(config: &JsValue) -> Result<String, AuthError> {
+    let location = get(&global(), "location");
+    let here = get(&location, "href").as_string().unwrap_or_default();
+    let Some(base) = string(config, "baseUrl")? else {
+        return Ok(get(&location, "origin").as_string().unwrap_or_default());
+    };
+    web_sys::Url::new_with_base(&base, &here)
+        .map(|u| u.href())
+        .map_err(|_| AuthError::invalid_config("baseUrl", "must be a URL"))
+}
+
+fn given(config: &JsValue, key: &str) -> Option<JsValue> {
+    Some(get(config, key)).filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn string(config: &JsValue, key: &'static str) -> Result<Option<String>, AuthError> {
+    given(config, key)
+        .map(|v| {
+            v.as_string()
+                .ok_or(AuthError::invalid_config(key, "must be a string"))
+        })
+        .transpose()
+}
+
+fn number(config: &JsValue, key: &'static str) -> Result<Option<f64>, AuthError> {
+    given(config, key)
+        .map(|v| {
+            v.as_f64()
+                .ok_or(AuthError::invalid_config(key, "must be a number"))
+        })
+        .transpose()
+}
+
+fn boolean(config: &JsValue, key: &'static str) -> Result<Option<bool>, AuthError> {
+    given(config, key)
+        .map(|v| {
+            v.as_bool()
+                .ok_or(AuthError::invalid_config(key, "must be true or false"))
+        })
+        .transpose()
+}
+
+/// A list of strings; where `single_ok`, one string is a one-element list.
+fn strings(
+    config: &JsValue,
+    key: &'static str,
+    single_ok: bool,
+) -> Result<Option<Vec<String>>, AuthError> {
+    let Some(value) = given(config, key) else {
+        return Ok(None);
+    };
+    if let (true, Some(one)) = (single_ok, value.as_string()) {
+        return Ok(Some(vec![one]));
+    }
+    let wrong = AuthError::invalid_config(key, "must be an array of strings");
+    if !Array::is_array(&value) {
+        return Err(wrong);
+    }
+    Array::from(&value)
+        .iter()
+        .map(|item| item.as_string().ok_or_else(|| wrong.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// A key where an explicit `null` means "off": `Some(None)`.
+fn nullable<T>(
+    config: &JsValue,
+    key: &'static str,
+    read: fn(&JsValue, &'static str) -> Result<Option<T>, AuthError>,
+) -> Result<Option<Option<T>>, AuthError> {
+    if get(config, key).is_null() {
+        return Ok(Some(None));
+    }
+    Ok(read(config, key)?.map(Some))
+}

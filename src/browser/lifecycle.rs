@@ -1,0 +1,50 @@
+//! Page-lifecycle listeners that catch up a refresh deadline missed while timers were stalled
+//! (background tab, laptop asleep, offline): DESIGN rule 3.
+
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
+
+/// What woke the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// `visibilitychange`, `focus` or `pageshow`: re-check the deadline.
+    Resumed,
+    /// `online`: the network is back; a backoff wait ends now.
+    Online,
+}
+
+/// Owns the listeners; dropping it removes every one (gloo's `EventListener` does on drop).
+#[derive(Debug)]
+pub(crate) struct PageLifecycle {
+    _listeners: Vec<EventListener>,
+}
+
+impl PageLifecycle {
+    /// Listens on the current window and document. In a Worker (no window) there is nothing to
+    /// listen to and the list is empty.
+    pub(crate) fn listen(on_wake: impl Fn(Wake) + Clone + 'static) -> PageLifecycle {
+        let mut listeners = Vec::with_capacity(4);
+        let global = js_sys::global();
+        if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+            for (name, wake) in [
+                ("focus", Wake::Resumed),
+                ("pageshow", Wake::Resumed),
+                ("online", Wake::Online),
+            ] {
+                let on_wake = on_wake.clone();
+                listeners.push(EventListener::new(window, name, move |_| on_wake(wake)));
+            }
+            if let Some(document) = window.document() {
+                let on_wake = on_wake.clone();
+                listeners.push(EventListener::new(
+                    &document,
+                    "visibilitychange",
+                    move |_| on_wake(Wake::Resumed),
+                ));
+            }
+        }
+        PageLifecycle {
+            _listeners: listeners,
+        }
+    }
+}
