@@ -132,8 +132,8 @@ impl AuthClient {
     }
 
     /// [`AuthClient::fetch`] as a plain function with `fetch`'s signature, bound to this client,
-    /// for libraries that take a `fetch` (`ky`, openapi-fetch, …). The same function every time;
-    /// after `free()` it rejects `not_authenticated`.
+    /// for libraries that take a `fetch` (`ky`, openapi-fetch, …). The same function every time.
+    /// `free()` releases it: calling it afterwards throws instead of reaching a freed client.
     #[wasm_bindgen(unchecked_return_type = "typeof fetch")]
     pub fn fetcher(&self) -> Function {
         let mut slot = self.inner.fetcher.borrow_mut();
@@ -141,7 +141,7 @@ impl AuthClient {
             let weak = Rc::downgrade(&self.inner);
             Closure::new(move |input, init| match weak.upgrade() {
                 Some(inner) => future_to_promise(inner.fetch(input, init)),
-                None => Promise::reject(&to_js(&AuthError::new(ErrorCode::NotAuthenticated), None)),
+                None => Promise::reject(&reject(ErrorCode::NotAuthenticated)),
             })
         });
         closure.as_ref().unchecked_ref::<Function>().clone()

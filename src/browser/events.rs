@@ -44,3 +44,41 @@ impl Events {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::js::get;
+    use js_sys::{Array, Function};
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn listeners_get_custom_events_with_detail() {
+        let events = Events::new().unwrap();
+        let received = Array::new();
+        let sink = received.clone();
+        let listener =
+            Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+                sink.push(&e.detail());
+            });
+        let f: &Function = listener.as_ref().unchecked_ref();
+        events
+            .target()
+            .add_event_listener_with_callback(REFRESH, f)
+            .unwrap();
+        let detail = js_sys::Object::new();
+        crate::browser::js::set(&detail, "expiresAt", &JsValue::from(42.0));
+        events.emit(REFRESH, &detail);
+        events.emit(LOGIN, &JsValue::NULL);
+        assert_eq!(received.length(), 1);
+        assert_eq!(get(&received.get(0), "expiresAt").as_f64(), Some(42.0));
+        events
+            .target()
+            .remove_event_listener_with_callback(REFRESH, f)
+            .unwrap();
+        events.emit(REFRESH, &detail);
+        assert_eq!(received.length(), 1);
+    }
+}

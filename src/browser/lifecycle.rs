@@ -48,3 +48,39 @@ impl PageLifecycle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use web_sys::Event;
+
+    fn fire(target: &web_sys::EventTarget, name: &str) {
+        let event = Event::new(name).unwrap();
+        target.dispatch_event(&event).unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    fn wakes_on_each_page_event_and_stops_when_dropped() {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let lifecycle = PageLifecycle::listen(move |why| log.borrow_mut().push(why));
+        let window = web_sys::window().unwrap();
+        let document = window.document().unwrap();
+        fire(&window, "focus");
+        fire(&window, "pageshow");
+        fire(&window, "online");
+        fire(&document, "visibilitychange");
+        fire(&window, "resize");
+        assert_eq!(
+            *seen.borrow(),
+            [Wake::Resumed, Wake::Resumed, Wake::Online, Wake::Resumed]
+        );
+        drop(lifecycle);
+        fire(&window, "focus");
+        fire(&document, "visibilitychange");
+        assert_eq!(seen.borrow().len(), 4, "listeners removed on drop");
+    }
+}

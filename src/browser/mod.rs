@@ -16,3 +16,6 @@ mod replay;
 mod timer;
 
 pub use client::AuthClient;
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

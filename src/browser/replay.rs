@@ -61,3 +61,104 @@ impl ReplayableRequest {
         !(self.one_shot && self.sent)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::js::set;
+    use js_sys::{ArrayBuffer, Uint8Array};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use web_sys::{FormData, Request};
+
+    async fn bytes(request: &Request) -> Vec<u8> {
+        let buffer = JsFuture::from(request.array_buffer().unwrap())
+            .await
+            .unwrap();
+        Uint8Array::new(&buffer.dyn_into::<ArrayBuffer>().unwrap()).to_vec()
+    }
+
+    fn init(method: &str, body: &JsValue) -> JsValue {
+        let init = js_sys::Object::new();
+        set(&init, "method", &JsValue::from_str(method));
+        set(&init, "body", body);
+        init.into()
+    }
+
+    #[wasm_bindgen_test]
+    async fn form_data_is_replayed_byte_for_byte() {
+        let form = FormData::new().unwrap();
+        let file = Uint8Array::from(&(0..=255u8).cycle().take(70_000).collect::<Vec<u8>>()[..]);
+        let parts = js_sys::Array::of1(&file);
+        let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+        form.append_with_blob_and_filename("arquivo", &blob, "doc.bin")
+            .unwrap();
+        form.append_with_str("tipoDocumento", "COMPROVANTE_RENDA")
+            .unwrap();
+        let mut request =
+            ReplayableRequest::new(&JsValue::from_str("/upload"), &init("POST", &form)).unwrap();
+        let first = request.attempt("Bearer one").unwrap();
+        let second = request.attempt("Bearer two").unwrap();
+        assert_eq!(
+            first.headers().get("Authorization").unwrap().as_deref(),
+            Some("Bearer one")
+        );
+        assert_eq!(
+            second.headers().get("Authorization").unwrap().as_deref(),
+            Some("Bearer two")
+        );
+        let content_type = first.headers().get("Content-Type").unwrap();
+        assert_eq!(
+            content_type,
+            second.headers().get("Content-Type").unwrap(),
+            "same boundary"
+        );
+        let (a, b) = (bytes(&first).await, bytes(&second).await);
+        assert!(a.len() > 70_000);
+        assert_eq!(a, b);
+    }
+
+    #[wasm_bindgen_test]
+    async fn string_and_url_search_params_bodies_are_replayed() {
+        let params = web_sys::UrlSearchParams::new_with_str("a=1&b=%C3%A7").unwrap();
+        for body in [JsValue::from_str("{\"x\":1}"), params.into()] {
+            let mut request =
+                ReplayableRequest::new(&JsValue::from_str("/x"), &init("PUT", &body)).unwrap();
+            let first = bytes(&request.attempt("Bearer a").unwrap()).await;
+            let second = bytes(&request.attempt("Bearer b").unwrap()).await;
+            assert!(!first.is_empty());
+            assert_eq!(first, second);
+            assert!(request.can_replay());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_callers_request_is_never_modified() {
+        let original = Request::new_with_str("/me").unwrap();
+        let mut request = ReplayableRequest::new(&original, &JsValue::UNDEFINED).unwrap();
+        let attempt = request.attempt("Bearer secret").unwrap();
+        assert!(attempt.headers().has("Authorization").unwrap());
+        assert!(!original.headers().has("Authorization").unwrap());
+        assert!(request.url().ends_with("/me"));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_stream_body_goes_out_once() {
+        let stream = web_sys::ReadableStream::new().unwrap();
+        let init = init("POST", &stream);
+        set(&init, "duplex", &JsValue::from_str("half"));
+        let mut request = ReplayableRequest::new(&JsValue::from_str("/stream"), &init).unwrap();
+        assert!(request.can_replay());
+        assert!(request.attempt("Bearer a").is_some());
+        assert!(!request.can_replay());
+        assert!(request.attempt("Bearer b").is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn bad_input_is_fetchs_own_type_error() {
+        let error = ReplayableRequest::new(&JsValue::from_str("http://[bad"), &JsValue::UNDEFINED)
+            .unwrap_err();
+        assert!(error.is_instance_of::<js_sys::TypeError>());
+    }
+}

@@ -26,3 +26,67 @@ impl RefreshTimer {
         self.pending = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gloo_timers::future::TimeoutFuture;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn counter() -> (Rc<Cell<u32>>, impl FnOnce() + 'static) {
+        let fired = Rc::new(Cell::new(0));
+        let f = fired.clone();
+        (fired, move || f.set(f.get() + 1))
+    }
+
+    #[wasm_bindgen_test]
+    async fn fires_once_after_the_delay() {
+        let mut timer = RefreshTimer::default();
+        let (fired, wake) = counter();
+        timer.arm(20, wake);
+        TimeoutFuture::new(5).await;
+        assert_eq!(fired.get(), 0);
+        TimeoutFuture::new(60).await;
+        assert_eq!(fired.get(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn arming_again_replaces_the_pending_timeout() {
+        let mut timer = RefreshTimer::default();
+        let (first, wake_first) = counter();
+        let (second, wake_second) = counter();
+        timer.arm(20, wake_first);
+        timer.arm(30, wake_second);
+        TimeoutFuture::new(80).await;
+        assert_eq!((first.get(), second.get()), (0, 1));
+    }
+
+    #[wasm_bindgen_test]
+    async fn cancel_and_drop_stop_it() {
+        let (cancelled, wake) = counter();
+        let mut timer = RefreshTimer::default();
+        timer.arm(10, wake);
+        timer.cancel();
+        let (dropped, wake) = counter();
+        let mut owner = RefreshTimer::default();
+        owner.arm(10, wake);
+        drop(owner);
+        TimeoutFuture::new(50).await;
+        assert_eq!((cancelled.get(), dropped.get()), (0, 0));
+    }
+
+    #[wasm_bindgen_test]
+    async fn delays_beyond_set_timeout_range_are_clamped_not_fired_at_once() {
+        let (fired, wake) = counter();
+        let mut timer = RefreshTimer::default();
+        timer.arm(u64::MAX, wake);
+        TimeoutFuture::new(30).await;
+        assert_eq!(
+            fired.get(),
+            0,
+            "an overflowing delay would have fired immediately"
+        );
+    }
+}
