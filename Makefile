@@ -1,0 +1,47 @@
+# authfetch — the two commands: `make demo` and `make test` (plus `make bench`).
+# Each target installs what it needs first (scripts/setup.sh, idempotent).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# wasm-opt from npm binaryen (Debian's is too old for wasm-bindgen's output), cargo-installed tools.
+export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WASM_BINDGEN_TEST_TIMEOUT ?= 120
+
+.PHONY: setup pkg server demo test lint unit browser e2e clean
+
+setup:
+	@bash scripts/setup.sh
+
+## pkg/: the npm package (wasm + JS glue), size-optimized.
+pkg: setup
+	wasm-pack build --release --target web
+
+## The reference API server (tests/api-server).
+server: setup
+	cargo build -p api-server
+
+## The demo against the reference server: a headless walkthrough, then the URL for a person.
+## DEMO_EXIT=1 exits after the walkthrough.
+demo: pkg server
+	node www/walkthrough.mjs
+
+## Every test: formatting and lints, the core and server (cargo test), the browser edge
+## (wasm-pack test in headless Chromium), the end-to-end suite (Chromium against the server).
+test: setup lint unit browser e2e
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p authfetch --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+unit: setup
+	cargo test --workspace
+
+browser: setup
+	wasm-pack test --headless --chrome
+
+e2e: pkg server
+	cd www && npm run e2e
+
+clean:
+	rm -rf pkg target
