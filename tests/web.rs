@@ -175,3 +175,26 @@ async fn bad_fetch_input_is_fetchs_own_type_error() {
     let error = rejection(auth.fetch("http://[::1".into(), JsValue::UNDEFINED)).await;
     assert!(error.is_instance_of::<js_sys::TypeError>());
 }
+
+#[wasm_bindgen_test]
+async fn pass_through_does_not_consume_the_callers_body() {
+    // A foreign origin: the caller's Request must reach fetch with its body unread, even though
+    // authfetch looked at its URL. (The call itself fails: nothing listens there.)
+    let auth = pgben();
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str("payload"));
+    let request = web_sys::Request::new_with_str_and_init("http://127.0.0.1:9/x", &init).unwrap();
+    let outcome = JsFuture::from(auth.fetch(JsValue::from(&request), JsValue::UNDEFINED)).await;
+    let error = outcome.unwrap_err();
+    assert!(
+        error.is_instance_of::<js_sys::TypeError>(),
+        "fetch's own network error, untouched"
+    );
+    let message = text(&error, "message").unwrap_or_default();
+    assert!(!message.contains("already been used"), "{message}");
+    assert!(
+        field(&error, "code").is_undefined(),
+        "not wrapped in an AuthError"
+    );
+}

@@ -10,7 +10,7 @@ use std::rc::{Rc, Weak};
 
 use crate::core::{
     AuthError, Config, Credentials, EndReason, ErrorCode, RefreshCredential, RefreshFailure,
-    RefreshMethod, RefreshVerdict, SendDecision, Session, UnauthorizedDecision,
+    RefreshMethod, RefreshVerdict, RenewalId, SendDecision, Session, UnauthorizedDecision,
 };
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -21,7 +21,7 @@ use super::config;
 use super::error::to_js;
 use super::events::{self, Events};
 use super::http::{self, EndpointCall};
-use super::js::{captured_fetch, now_ms, random, set};
+use super::js::{captured_fetch, get, now_ms, random, request_url, set};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
 use super::replay::ReplayableRequest;
@@ -58,7 +58,7 @@ struct Inner {
     session: RefCell<Session>,
     /// The renewal in flight (single flight, DESIGN rule 6): callers that need a new token
     /// await this promise instead of starting another renewal.
-    flight: RefCell<Option<Promise>>,
+    flight: RefCell<Option<(RenewalId, Promise)>>,
     timer: RefCell<RefreshTimer>,
     lifecycle: RefCell<Option<PageLifecycle>>,
     fetcher: RefCell<Option<FetchClosure>>,
@@ -321,14 +321,16 @@ impl Inner {
     }
 
     async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        let mut request = ReplayableRequest::new(&input, &init)?;
-        if !self.is_allowed(&request.url()) {
+        let allowed = request_url(&input).is_some_and(|url| self.is_allowed(&url));
+        if !allowed {
+            // Untouched: the caller's own arguments, to the page's own fetch.
             let promise: Promise = self
                 .fetch
                 .call2(&js_sys::global(), &input, &init)?
                 .dyn_into()?;
             return JsFuture::from(promise).await;
         }
+        let mut request = ReplayableRequest::new(&input, &init)?;
         let (mut retries, mut renewals) = (0, 0);
         loop {
             let decision = self
@@ -364,6 +366,10 @@ impl Inner {
             let response = http::send_request(&self.fetch, &attempt)
                 .await
                 .map_err(|cause| {
+                    // An aborted call rejects with the platform's AbortError, as fetch does.
+                    if get(&cause, "name").as_string().as_deref() == Some("AbortError") {
+                        return cause;
+                    }
                     let error = reject(ErrorCode::Network);
                     set(&error, "cause", &cause);
                     error
@@ -408,12 +414,12 @@ impl Inner {
 
     /// Joins the renewal in flight or starts one (single flight, DESIGN rule 6).
     async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
-        let in_flight = self.flight.borrow().clone();
+        let in_flight = self.flight.borrow().as_ref().map(|(_, p)| p.clone());
         let promise = match in_flight {
             Some(promise) => promise,
             None => {
                 let started = self.session.borrow_mut().start_renewal();
-                if !started {
+                let Some(id) = started else {
                     return Err(if !self.session.borrow().is_authenticated() {
                         reject(ErrorCode::NotAuthenticated)
                     } else if !self.config.can_renew() {
@@ -427,9 +433,9 @@ impl Inner {
                     } else {
                         reject(ErrorCode::Network)
                     });
-                }
-                let promise = future_to_promise(self.clone().renewal());
-                *self.flight.borrow_mut() = Some(promise.clone());
+                };
+                let promise = future_to_promise(self.clone().renewal(id));
+                *self.flight.borrow_mut() = Some((id, promise.clone()));
                 promise
             }
         };
@@ -437,13 +443,19 @@ impl Inner {
     }
 
     /// One renewal, start to finish: ask, then tell the core, re-arm, emit.
-    async fn renewal(self: Rc<Self>) -> Result<JsValue, JsValue> {
+    async fn renewal(self: Rc<Self>, id: RenewalId) -> Result<JsValue, JsValue> {
         let outcome = self.request_grant().await;
-        self.flight.borrow_mut().take();
+        {
+            // Only this renewal's own flight: after a logout a newer one may be in the slot.
+            let mut flight = self.flight.borrow_mut();
+            if flight.as_ref().is_some_and(|(current, _)| *current == id) {
+                flight.take();
+            }
+        }
         let now = now_ms();
         match outcome {
             Ok(grant) => {
-                let applied = self.session.borrow_mut().renewal_succeeded(grant, now);
+                let applied = self.session.borrow_mut().renewal_succeeded(id, grant, now);
                 if !applied {
                     return Err(reject(ErrorCode::NotAuthenticated));
                 }
@@ -455,8 +467,9 @@ impl Inner {
                 let verdict = self
                     .session
                     .borrow_mut()
-                    .renewal_failed(failure, now, random());
+                    .renewal_failed(id, failure, now, random());
                 match verdict {
+                    RefreshVerdict::Stale => Err(reject(ErrorCode::NotAuthenticated)),
                     RefreshVerdict::Rejected => {
                         let error = AuthError {
                             code: ErrorCode::SessionExpired,
@@ -597,6 +610,8 @@ impl Inner {
         let Some(reason) = ended else {
             return;
         };
+        // A renewal still in flight belongs to the ended session: new callers must not join it.
+        self.flight.borrow_mut().take();
         self.timer.borrow_mut().cancel();
         let detail = Object::new();
         set(&detail, "reason", &JsValue::from_str(reason.as_str()));

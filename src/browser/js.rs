@@ -41,6 +41,27 @@ pub(crate) fn new_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Re
     Reflect::construct(&class, &js_sys::Array::of2(input, init))?.dyn_into()
 }
 
+/// The absolute URL `fetch(input)` would request, resolved against the document's base URL
+/// (a Worker's location) — without constructing a `Request`, which would consume a `Request`
+/// input's body. `None` when `fetch` itself would refuse the input.
+pub(crate) fn request_url(input: &JsValue) -> Option<String> {
+    if let Some(request) = input.dyn_ref::<web_sys::Request>() {
+        return Some(request.url());
+    }
+    let text = match input.as_string() {
+        Some(text) => text,
+        // A URL object or anything else with a useful toString(), as fetch accepts.
+        None => input.dyn_ref::<js_sys::Object>()?.to_string().as_string()?,
+    };
+    let global = global();
+    let base = get(&get(&global, "document"), "baseURI")
+        .as_string()
+        .or_else(|| get(&get(&global, "location"), "href").as_string())?;
+    web_sys::Url::new_with_base(&text, &base)
+        .ok()
+        .map(|url| url.href())
+}
+
 /// Whether `value` is a `ReadableStream` (a body that can be read only once).
 pub(crate) fn is_readable_stream(value: &JsValue) -> bool {
     value.is_instance_of::<web_sys::ReadableStream>()

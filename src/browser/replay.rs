@@ -33,11 +33,6 @@ impl ReplayableRequest {
         })
     }
 
-    /// The resolved absolute URL.
-    pub(crate) fn url(&self) -> String {
-        self.template.url()
-    }
-
     /// The next attempt with `authorization` set, or `None` when the body was a one-shot stream
     /// that has already been sent (the caller rejects `body_not_replayable`).
     pub(crate) fn attempt(&mut self, authorization: &str) -> Option<Request> {
@@ -140,7 +135,7 @@ mod tests {
         let attempt = request.attempt("Bearer secret").unwrap();
         assert!(attempt.headers().has("Authorization").unwrap());
         assert!(!original.headers().has("Authorization").unwrap());
-        assert!(request.url().ends_with("/me"));
+        assert!(attempt.url().ends_with("/me"));
     }
 
     #[wasm_bindgen_test]

@@ -19,5 +19,7 @@ pub use error::{AuthError, ErrorCode};
 pub use expiry::{Expiry, JwtTimes};
 pub use origin::{Origin, OriginAllowlist};
 pub use refresh::{Backoff, RefreshFailure, RefreshVerdict};
-pub use session::{EndReason, Grant, SendDecision, Session, SessionPolicy, UnauthorizedDecision};
+pub use session::{
+    EndReason, Grant, RenewalId, SendDecision, Session, SessionPolicy, UnauthorizedDecision,
+};
 pub use token::{AccessToken, Credentials, RefreshToken, TokenGeneration};

@@ -24,6 +24,8 @@ pub enum RefreshVerdict {
         /// When the next automatic attempt is due.
         retry_at_ms: u64,
     },
+    /// The renewal belonged to a session that has since ended (logout, new login): ignore it.
+    Stale,
 }
 
 impl RefreshFailure {

@@ -105,12 +105,18 @@ struct Held {
     expiry: Expiry,
 }
 
+/// Names one renewal, so that the answer to a renewal started before a logout (or before a new
+/// login) is recognized as stale and dropped instead of overwriting the newer session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenewalId(u32);
+
 /// One tab's session.
 pub struct Session {
     policy: SessionPolicy,
     held: Option<Held>,
     generation: TokenGeneration,
-    renewing: bool,
+    renewal: Option<RenewalId>,
+    renewals_started: u32,
     backoff: Backoff,
     retry_at_ms: Option<u64>,
     last_activity_ms: u64,
@@ -122,7 +128,7 @@ impl std::fmt::Debug for Session {
             .field("authenticated", &self.held.is_some())
             .field("generation", &self.generation)
             .field("expiry", &self.held.as_ref().map(|h| h.expiry))
-            .field("renewing", &self.renewing)
+            .field("renewal", &self.renewal)
             .field("retry_at_ms", &self.retry_at_ms)
             .finish_non_exhaustive()
     }
@@ -135,7 +141,8 @@ impl Session {
             policy,
             held: None,
             generation: TokenGeneration::default(),
-            renewing: false,
+            renewal: None,
+            renewals_started: 0,
             backoff: Backoff::default(),
             retry_at_ms: None,
             last_activity_ms: 0,
@@ -158,7 +165,7 @@ impl Session {
             expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
         });
         self.generation = self.generation.next();
-        self.renewing = false;
+        self.renewal = None;
         self.backoff.reset();
         self.retry_at_ms = None;
         self.last_activity_ms = now_ms;
@@ -213,7 +220,7 @@ impl Session {
         if !may_renew || !self.policy.can_renew {
             return SendDecision::Send(self.generation);
         }
-        if self.renewing {
+        if self.renewal.is_some() {
             return SendDecision::RenewFirst;
         }
         let in_window = held
@@ -261,27 +268,33 @@ impl Session {
         }
     }
 
-    /// Whether a renewal is in flight.
-    pub fn is_renewing(&self) -> bool {
-        self.renewing
+    /// The renewal in flight, if any.
+    pub fn renewal_in_flight(&self) -> Option<RenewalId> {
+        self.renewal
     }
 
-    /// Claims the single renewal flight (DESIGN rule 6). `true`: the caller must renew now and
-    /// report with [`Session::renewal_succeeded`] or [`Session::renewal_failed`]. `false`: one is
-    /// already in flight (join it), or there is no session or no way to renew.
-    pub fn start_renewal(&mut self) -> bool {
-        if self.held.is_none() || !self.policy.can_renew || self.renewing {
+    /// Claims the single renewal flight (DESIGN rule 6). `Some(id)`: the caller must renew now
+    /// and report with [`Session::renewal_succeeded`] or [`Session::renewal_failed`]. `None`:
+    /// one is already in flight (join it), or there is no session or no way to renew.
+    pub fn start_renewal(&mut self) -> Option<RenewalId> {
+        if self.held.is_none() || !self.policy.can_renew || self.renewal.is_some() {
+            return None;
+        }
+        self.renewals_started = self.renewals_started.wrapping_add(1);
+        let id = RenewalId(self.renewals_started);
+        self.renewal = Some(id);
+        Some(id)
+    }
+
+    /// Renewal `id` answered a new grant at `now_ms`. A refresh answer without a refresh token
+    /// keeps the old one (seed 003 does not rotate); a rotated one replaces it for good.
+    /// Returns `false` (and drops the grant) when `id` is stale: the session it was for ended
+    /// while it was in flight.
+    pub fn renewal_succeeded(&mut self, id: RenewalId, grant: Grant, now_ms: u64) -> bool {
+        if self.renewal != Some(id) {
             return false;
         }
-        self.renewing = true;
-        true
-    }
-
-    /// A renewal answered a new grant at `now_ms`. A refresh answer without a refresh token
-    /// keeps the old one (seed 003 does not rotate); a rotated one replaces it for good.
-    /// Returns `false` (and drops the grant) when the session ended while it was in flight.
-    pub fn renewal_succeeded(&mut self, grant: Grant, now_ms: u64) -> bool {
-        self.renewing = false;
+        self.renewal = None;
         let Some(held) = self.held.as_mut() else {
             return false;
         };
@@ -308,12 +321,16 @@ impl Session {
     /// uniform random number in `[0, 1)`.
     pub fn renewal_failed(
         &mut self,
+        id: RenewalId,
         failure: RefreshFailure,
         now_ms: u64,
         jitter: f64,
     ) -> RefreshVerdict {
-        self.renewing = false;
-        if failure.is_rejection() || self.held.is_none() {
+        if self.renewal != Some(id) || self.held.is_none() {
+            return RefreshVerdict::Stale;
+        }
+        self.renewal = None;
+        if failure.is_rejection() {
             return RefreshVerdict::Rejected;
         }
         let retry_at_ms = now_ms.saturating_add(self.backoff.next_delay_ms(jitter));
@@ -325,7 +342,7 @@ impl Session {
     /// `poll_timeout`). `None`: disarm it — no session, no way to renew, a renewal in flight,
     /// expiry unknown, or idle for longer than `idleTimeoutSeconds` (the next call renews lazily).
     pub fn poll_timeout(&self, now_ms: u64) -> Option<u64> {
-        if self.renewing {
+        if self.renewal.is_some() {
             return None;
         }
         if let Some(idle) = self.policy.idle_timeout_ms {
@@ -355,7 +372,7 @@ impl Session {
     /// session was held (the edge then emits `logout` and redirects), `None` when it had
     /// already ended — so one ending never produces two events.
     pub fn end(&mut self, reason: EndReason) -> Option<EndReason> {
-        self.renewing = false;
+        self.renewal = None;
         self.retry_at_ms = None;
         self.backoff.reset();
         self.held.take().map(|_| reason)
@@ -406,8 +423,8 @@ mod tests {
         let mut fired = vec![];
         while let Some(at) = s.poll_timeout(0).filter(|at| *at <= until) {
             assert!(s.is_renewal_due(at));
-            assert!(s.start_renewal());
-            assert!(s.renewal_succeeded(grant(ttl_s, Some("rotated")), at));
+            let id = s.start_renewal().unwrap();
+            assert!(s.renewal_succeeded(id, grant(ttl_s, Some("rotated")), at));
             fired.push(at);
         }
         fired
@@ -417,7 +434,7 @@ mod tests {
     fn no_session_means_not_authenticated() {
         let mut s = Session::new(policy());
         assert_eq!(s.before_send(T0, true), SendDecision::NotAuthenticated);
-        assert!(!s.start_renewal());
+        assert!(s.start_renewal().is_none());
         assert_eq!(s.poll_timeout(T0), None);
         assert_eq!(
             s.on_unauthorized(TokenGeneration(0), Some("AUTH_006"), 0, 0),
@@ -438,9 +455,9 @@ mod tests {
             SendDecision::Send(TokenGeneration(1))
         );
         // The timer re-arms for the new token.
-        assert!(s.start_renewal());
+        let id = s.start_renewal().unwrap();
         assert_eq!(s.poll_timeout(due), None, "disarmed while in flight");
-        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), due));
+        assert!(s.renewal_succeeded(id, grant(3600.0, Some("r2")), due));
         assert_eq!(s.poll_timeout(due), Some(due + 59 * MIN));
         assert_eq!(s.generation(), TokenGeneration(2));
     }
@@ -466,16 +483,16 @@ mod tests {
         let mut s = logged_in(policy(), 3600.0);
         let in_window = T0 + 59 * MIN + S;
         assert_eq!(s.before_send(in_window, true), SendDecision::RenewFirst);
-        assert!(s.start_renewal());
+        let id = s.start_renewal().unwrap();
         // Everyone else joins the flight.
         assert_eq!(s.before_send(in_window, true), SendDecision::RenewFirst);
-        assert!(!s.start_renewal(), "single flight");
+        assert!(s.start_renewal().is_none(), "single flight");
         // After a renewal was waited for, the call is sent whatever happened.
         assert_eq!(
             s.before_send(in_window, false),
             SendDecision::Send(TokenGeneration(1))
         );
-        assert!(s.renewal_succeeded(grant(3600.0, None), in_window));
+        assert!(s.renewal_succeeded(id, grant(3600.0, None), in_window));
         assert_eq!(
             s.before_send(in_window, true),
             SendDecision::Send(TokenGeneration(2))
@@ -514,8 +531,8 @@ mod tests {
     fn a_401_for_an_older_generation_is_retried_without_renewing() {
         let mut s = logged_in(policy(), 3600.0);
         let old = s.generation();
-        assert!(s.start_renewal());
-        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0 + S));
+        let id = s.start_renewal().unwrap();
+        assert!(s.renewal_succeeded(id, grant(3600.0, Some("r2")), T0 + S));
         assert_eq!(
             s.on_unauthorized(old, Some("AUTH_006"), 0, 0),
             UnauthorizedDecision::RetryWithCurrent
@@ -531,16 +548,20 @@ mod tests {
         let mut s = logged_in(policy(), 3600.0);
         let sent = s.generation();
         let mut renewals = 0;
+        let mut id = None;
         let mut decisions = vec![];
         // All 50 get 401 AUTH_006 while the first renewal is in flight.
         for _ in 0..50 {
             let d = s.on_unauthorized(sent, Some("AUTH_006"), 0, 0);
-            if d == UnauthorizedDecision::RenewThenRetry && s.start_renewal() {
-                renewals += 1;
+            if d == UnauthorizedDecision::RenewThenRetry {
+                if let Some(started) = s.start_renewal() {
+                    id = Some(started);
+                    renewals += 1;
+                }
             }
             decisions.push(d);
         }
-        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0 + S));
+        assert!(s.renewal_succeeded(id.unwrap(), grant(3600.0, Some("r2")), T0 + S));
         // Late 401s for the old generation retry with the new token, without renewing.
         for _ in 0..10 {
             assert_eq!(
@@ -563,9 +584,9 @@ mod tests {
             requests += 1;
             match s.on_unauthorized(sent, Some("AUTH_006"), retries, retries) {
                 UnauthorizedDecision::RenewThenRetry => {
-                    assert!(s.start_renewal());
+                    let id = s.start_renewal().unwrap();
                     renewals += 1;
-                    assert!(s.renewal_succeeded(grant(3600.0, Some("r")), T0));
+                    assert!(s.renewal_succeeded(id, grant(3600.0, Some("r")), T0));
                 }
                 UnauthorizedDecision::RetryWithCurrent => {}
                 other => break other,
@@ -653,15 +674,15 @@ mod tests {
             RefreshFailure::Status(500),
         ] {
             assert!(s.is_renewal_due(now));
-            assert!(s.start_renewal());
-            match s.renewal_failed(failure, now, 0.0) {
+            let id = s.start_renewal().unwrap();
+            match s.renewal_failed(id, failure, now, 0.0) {
                 RefreshVerdict::Transient { retry_at_ms } => {
                     waits.push(retry_at_ms - now);
                     assert_eq!(s.poll_timeout(now), Some(retry_at_ms));
                     assert!(!s.is_renewal_due(retry_at_ms - 1));
                     now = retry_at_ms;
                 }
-                RefreshVerdict::Rejected => panic!("a transient failure ended the session"),
+                other => panic!("a transient failure gave {other:?}"),
             }
             assert!(s.is_authenticated());
         }
@@ -671,8 +692,8 @@ mod tests {
             s.before_send(now - 1, true),
             SendDecision::Send(TokenGeneration(1))
         );
-        assert!(s.start_renewal());
-        assert!(s.renewal_succeeded(grant(120.0, Some("r2")), now));
+        let id = s.start_renewal().unwrap();
+        assert!(s.renewal_succeeded(id, grant(120.0, Some("r2")), now));
         assert_eq!(
             s.poll_timeout(now),
             Some(now + 60 * S),
@@ -684,8 +705,8 @@ mod tests {
     fn an_expired_token_during_backoff_still_lets_a_call_try() {
         let mut s = logged_in(policy(), 20.0);
         let now = T0 + 19 * S;
-        assert!(s.start_renewal());
-        s.renewal_failed(RefreshFailure::Network, now, 0.0);
+        let id = s.start_renewal().unwrap();
+        s.renewal_failed(id, RefreshFailure::Network, now, 0.0);
         assert_eq!(
             s.before_send(now + 500, true),
             SendDecision::Send(TokenGeneration(1))
@@ -697,8 +718,8 @@ mod tests {
     fn back_online_renews_at_once() {
         let mut s = logged_in(policy(), 120.0);
         let now = T0 + 60 * S;
-        assert!(s.start_renewal());
-        s.renewal_failed(RefreshFailure::Network, now, 0.0);
+        let id = s.start_renewal().unwrap();
+        s.renewal_failed(id, RefreshFailure::Network, now, 0.0);
         assert!(!s.is_renewal_due(now + 10));
         s.network_restored(now + 10);
         assert!(s.is_renewal_due(now + 10));
@@ -707,9 +728,9 @@ mod tests {
     #[test]
     fn rejected_refresh_ends_the_session_once() {
         let mut s = logged_in(policy(), 3600.0);
-        assert!(s.start_renewal());
+        let id = s.start_renewal().unwrap();
         assert_eq!(
-            s.renewal_failed(RefreshFailure::Status(401), T0, 0.5),
+            s.renewal_failed(id, RefreshFailure::Status(401), T0, 0.5),
             RefreshVerdict::Rejected
         );
         assert_eq!(
@@ -729,21 +750,41 @@ mod tests {
     #[test]
     fn logout_during_a_renewal_drops_its_tokens() {
         let mut s = logged_in(policy(), 3600.0);
-        assert!(s.start_renewal());
+        let id = s.start_renewal().unwrap();
         s.end(EndReason::User);
-        assert!(!s.renewal_succeeded(grant(3600.0, Some("late")), T0 + S));
+        assert!(!s.renewal_succeeded(id, grant(3600.0, Some("late")), T0 + S));
         assert!(!s.is_authenticated());
         assert!(s.refresh_token().is_none());
     }
 
     #[test]
+    fn a_renewal_from_before_a_new_login_is_stale() {
+        let mut s = logged_in(policy(), 3600.0);
+        let old = s.start_renewal().unwrap();
+        s.end(EndReason::User);
+        s.establish(grant(3600.0, Some("fresh")), creds(), T0 + S);
+        let new = s.start_renewal().unwrap();
+        assert_ne!(old, new);
+        assert!(!s.renewal_succeeded(old, grant(3600.0, Some("stale")), T0 + 2 * S));
+        assert_eq!(
+            s.renewal_failed(old, RefreshFailure::Status(401), T0, 0.0),
+            RefreshVerdict::Stale,
+            "a stale rejection must not end the new session"
+        );
+        assert!(s.is_authenticated());
+        assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("fresh"));
+        assert!(s.renewal_succeeded(new, grant(3600.0, Some("r2")), T0 + 2 * S));
+        assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
+    }
+
+    #[test]
     fn rotation_replaces_and_absence_keeps_the_refresh_token() {
         let mut s = logged_in(policy(), 3600.0);
-        assert!(s.start_renewal());
-        assert!(s.renewal_succeeded(grant(3600.0, Some("r2")), T0));
+        let id = s.start_renewal().unwrap();
+        assert!(s.renewal_succeeded(id, grant(3600.0, Some("r2")), T0));
         assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
-        assert!(s.start_renewal());
-        assert!(s.renewal_succeeded(grant(3600.0, None), T0));
+        let id = s.start_renewal().unwrap();
+        assert!(s.renewal_succeeded(id, grant(3600.0, None), T0));
         assert_eq!(
             s.refresh_token().map(RefreshToken::expose),
             Some("r2"),

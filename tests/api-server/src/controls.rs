@@ -1,0 +1,672 @@
+//! Test controls (`/__control/*`) and test-only API routes (`/__test/*`), mounted only with
+//! `--test-controls`. They let browser tests set TTLs, inject refresh failures, expire or
+//! revoke sessions and read counters, so that "exactly one refresh" can be asserted.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::app::bearer_token;
+use crate::errors::ApiError;
+use crate::pgben::UPLOAD_LIMIT;
+use crate::state::{AppState, FaultPlan, RefreshFault, Settings};
+
+/// The `/__control` routes; nest them under `/__control`.
+pub fn control_routes() -> Router<AppState> {
+    Router::new()
+        .route("/reset", post(reset))
+        .route("/config", get(config).post(set_config))
+        .route("/fail-refresh", get(pending_faults).post(fail_refresh))
+        .route("/expire-access", post(expire_access))
+        .route("/revoke", post(revoke))
+        .route("/counters", get(counters))
+        .route("/uploads/{id}", get(upload))
+        .route("/uploads/{id}/content", get(upload_content))
+        .fallback(not_found)
+}
+
+/// The `/__test` routes; nest them under `/__test`.
+pub fn test_routes() -> Router<AppState> {
+    Router::new()
+        .route("/always-401", any(always_401))
+        .route(
+            "/echo",
+            any(echo).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .fallback(not_found)
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message, "CTRL_001")
+}
+
+/// The body as a JSON object; an empty body is an empty object.
+fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(bad_request("the body must be a JSON object".into())),
+    }
+}
+
+/// A non-negative integer field, if present.
+fn integer(map: &Map<String, Value>, key: &str) -> Result<Option<u64>, ApiError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad_request(format!("{key} must be a non-negative integer"))),
+    }
+}
+
+async fn reset(State(state): State<AppState>) -> Json<Value> {
+    state.reset();
+    Json(json!({"reset": true}))
+}
+
+fn config_body(s: Settings) -> Json<Value> {
+    Json(json!({
+        "accessTtlSeconds": s.access_ttl_s,
+        "refreshTtlSeconds": s.refresh_ttl_s,
+        "maxFailedLogins": s.max_failed_logins
+    }))
+}
+
+async fn config(State(state): State<AppState>) -> Json<Value> {
+    config_body(state.settings())
+}
+
+async fn set_config(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let parsed = object(&body).and_then(|map| {
+        let max = integer(&map, "maxFailedLogins")?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| bad_request("maxFailedLogins is too large".into()))
+            })
+            .transpose()?;
+        Ok((
+            integer(&map, "accessTtlSeconds")?,
+            integer(&map, "refreshTtlSeconds")?,
+            max,
+        ))
+    });
+    let (access, refresh, max) = match parsed {
+        Ok(fields) => fields,
+        Err(e) => return e.at(uri.path()),
+    };
+    let settings = state.with(|b| {
+        let s = &mut b.settings;
+        s.access_ttl_s = access.unwrap_or(s.access_ttl_s);
+        s.refresh_ttl_s = refresh.unwrap_or(s.refresh_ttl_s);
+        s.max_failed_logins = max.unwrap_or(s.max_failed_logins);
+        *s
+    });
+    config_body(settings).into_response()
+}
+
+fn plan_body(plan: Option<FaultPlan>) -> Json<Value> {
+    Json(match plan {
+        None => json!({"count": 0, "mode": null}),
+        Some(FaultPlan { remaining, fault }) => match fault {
+            RefreshFault::Status(code) => json!({"count": remaining, "mode": code.to_string()}),
+            RefreshFault::Drop => json!({"count": remaining, "mode": "drop"}),
+            RefreshFault::Delay(d) => {
+                json!({"count": remaining, "mode": "delay", "delayMs": d.as_millis() as u64})
+            }
+        },
+    })
+}
+
+async fn pending_faults(State(state): State<AppState>) -> Json<Value> {
+    plan_body(state.with(|b| b.refresh_faults))
+}
+
+/// Parses `{count, mode, delayMs?}`; `mode` may also be the number 500 or 503.
+fn parse_fault_plan(map: &Map<String, Value>) -> Result<Option<FaultPlan>, ApiError> {
+    let count = integer(map, "count")?.unwrap_or(1);
+    let count = u32::try_from(count).map_err(|_| bad_request("count is too large".into()))?;
+    let mode = match map.get("mode") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(bad_request(
+                "mode must be \"500\", \"503\", \"delay\" or \"drop\"".into(),
+            ))
+        }
+    };
+    let fault = match mode.as_str() {
+        "500" => RefreshFault::Status(500),
+        "503" => RefreshFault::Status(503),
+        "drop" => RefreshFault::Drop,
+        "delay" => match integer(map, "delayMs")? {
+            Some(ms) => RefreshFault::Delay(Duration::from_millis(ms)),
+            None => return Err(bad_request("delay needs delayMs".into())),
+        },
+        _ => {
+            return Err(bad_request(
+                "mode must be \"500\", \"503\", \"delay\" or \"drop\"".into(),
+            ))
+        }
+    };
+    Ok((count > 0).then_some(FaultPlan {
+        remaining: count,
+        fault,
+    }))
+}
+
+async fn fail_refresh(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let plan = match object(&body).and_then(|map| parse_fault_plan(&map)) {
+        Ok(plan) => plan,
+        Err(e) => return e.at(uri.path()),
+    };
+    state.with(|b| b.refresh_faults = plan);
+    if matches!(plan, Some(p) if p.fault == RefreshFault::Drop) {
+        // See serve.rs: the dropped request must not travel on a reused connection.
+        state.connections.close_idle();
+    }
+    plan_body(plan).into_response()
+}
+
+async fn expire_access(State(state): State<AppState>) -> Json<Value> {
+    let expired: u64 = state
+        .token_stores()
+        .iter()
+        .map(|s| s.expire_all_access())
+        .sum();
+    Json(json!({"expiredAccessTokens": expired}))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    match object(&body) {
+        Ok(map) if map.get("all") == Some(&Value::Bool(true)) => {
+            let revoked: usize = state.token_stores().iter().map(|s| s.revoke_all()).sum();
+            Json(json!({"revokedFamilies": revoked})).into_response()
+        }
+        Ok(_) => bad_request("send {\"all\": true}".into()).at(uri.path()),
+        Err(e) => e.at(uri.path()),
+    }
+}
+
+async fn counters(State(state): State<AppState>) -> Response {
+    Json(state.with(|b| b.counters.clone())).into_response()
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Response {
+    let found = state.with(|b| {
+        b.uploads.get(&id).map(|u| {
+            json!({
+                "id": u.id,
+                "nomeArquivo": u.nome_arquivo,
+                "tamanhoBytes": u.bytes.len(),
+                "sha256": u.sha256,
+                "tipoDocumento": u.tipo_documento,
+                "contentType": u.content_type
+            })
+        })
+    });
+    match found {
+        Some(body) => Json(body).into_response(),
+        None => ApiError::not_found().at(uri.path()),
+    }
+}
+
+async fn upload_content(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Response {
+    let found = state.with(|b| {
+        b.uploads
+            .get(&id)
+            .map(|u| (u.content_type.clone(), u.bytes.clone()))
+    });
+    match found {
+        Some((content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => ApiError::not_found().at(uri.path()),
+    }
+}
+
+async fn always_401(OriginalUri(uri): OriginalUri) -> Response {
+    let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let code = query
+        .get("code")
+        .cloned()
+        .unwrap_or_else(|| "AUTH_006".to_owned());
+    let message = match code.as_str() {
+        "AUTH_005" => "Token inválido",
+        "AUTH_006" => "Token expirado",
+        "AUTH_007" => "Refresh token inválido ou expirado",
+        _ => "Não autorizado",
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, message, code).at(uri.path())
+}
+
+async fn echo(
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<Value> {
+    Json(json!({
+        "method": method.as_str(),
+        "path": uri.path(),
+        "query": uri.query(),
+        "bearer": bearer_token(&headers).is_some(),
+        "contentType": headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        "bodyBytes": body.len(),
+        "bodySha256": hex::encode(Sha256::digest(&body))
+    }))
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    ApiError::not_found().at(uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, get, login_maria, post, send};
+    use axum::body::Body;
+    use axum::http::Request;
+
+    #[tokio::test]
+    async fn fail_refresh_503_and_500_consume_nothing() {
+        let (router, _) = testing::app();
+        let (_, refresh) = login_maria(&router).await;
+        let r = post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 2, "mode": "503"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json(), json!({"count": 2, "mode": "503"}));
+        let body = json!({"refreshToken": refresh});
+        for _ in 0..2 {
+            let r = post(&router, "/v1/auth/refresh-token", body.clone(), None).await;
+            assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+            let e = r.json();
+            assert_eq!(e["statusCode"], 503);
+            assert_eq!(e["errorCode"], "SRV_503");
+            assert_eq!(e["path"], "/v1/auth/refresh-token");
+        }
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 1, "mode": 500}),
+            None,
+        )
+        .await;
+        let r = post(&router, "/v1/auth/refresh-token", body.clone(), None).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(r.json()["errorCode"], "SRV_500");
+        // The plan is used up and the token was never consumed.
+        assert_eq!(
+            get(&router, "/__control/fail-refresh", None).await.json()["count"],
+            0
+        );
+        let r = post(&router, "/v1/auth/refresh-token", body, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let c = testing::counters(&router).await;
+        assert_eq!(c["refreshRequests"], 4);
+        assert_eq!(c["refreshFailures"], 3);
+        assert_eq!(c["refreshes"], 1);
+        assert_eq!(c["reuseDetections"], 0);
+    }
+
+    #[tokio::test]
+    async fn fail_refresh_delay_waits_then_answers() {
+        let (router, _) = testing::app();
+        let (_, refresh) = login_maria(&router).await;
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 1, "mode": "delay", "delayMs": 300}),
+            None,
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": refresh}),
+            None,
+        )
+        .await;
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(r.status, StatusCode::OK);
+        let next = r.json()["refreshToken"].as_str().unwrap().to_owned();
+        let started = std::time::Instant::now();
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": next}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_millis(300));
+        let c = testing::counters(&router).await;
+        assert_eq!(
+            (c["refreshes"].as_u64(), c["refreshFailures"].as_u64()),
+            (Some(2), Some(0))
+        );
+    }
+
+    #[tokio::test]
+    async fn fail_refresh_rejects_bad_plans_and_count_zero_clears() {
+        let (router, _) = testing::app();
+        for bad in [
+            json!({"count": 1, "mode": "teapot"}),
+            json!({"count": 1}),
+            json!({"count": -1, "mode": "503"}),
+            json!({"count": 1, "mode": "delay"}),
+        ] {
+            let r = post(&router, "/__control/fail-refresh", bad.clone(), None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(r.json()["errorCode"], "CTRL_001");
+        }
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 3, "mode": "drop"}),
+            None,
+        )
+        .await;
+        let r = get(&router, "/__control/fail-refresh", None).await;
+        assert_eq!(r.json(), json!({"count": 3, "mode": "drop"}));
+        // While a drop is armed every answer asks the browser for a fresh connection.
+        assert_eq!(r.headers[header::CONNECTION], "close");
+        let r = post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 0, "mode": "drop"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json()["count"], 0);
+        assert!(r.headers.get(header::CONNECTION).is_none());
+    }
+
+    #[tokio::test]
+    async fn drop_without_a_connection_answers_500() {
+        // The oneshot router has no connection to close; the real one is tested in main.rs.
+        let (router, _) = testing::app();
+        let (_, refresh) = login_maria(&router).await;
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 1, "mode": "drop"}),
+            None,
+        )
+        .await;
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": refresh}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn expire_access_then_refresh_recovers() {
+        let (router, _) = testing::app();
+        let (access, refresh) = login_maria(&router).await;
+        let r = post(&router, "/__control/expire-access", json!({}), None).await;
+        assert_eq!(r.json()["expiredAccessTokens"], 1);
+        let e = get(&router, "/v1/cidadao/me", Some(&access)).await.json();
+        assert_eq!(e["errorCode"], "AUTH_006");
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": refresh}),
+            None,
+        )
+        .await;
+        let fresh = r.json()["accessToken"].as_str().unwrap().to_owned();
+        assert_eq!(
+            get(&router, "/v1/cidadao/me", Some(&fresh)).await.status,
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn revoke_all_kills_every_session() {
+        let (router, _) = testing::app();
+        let (a1, r1) = login_maria(&router).await;
+        let (a2, r2) = testing::login(&router, "admin@pgben.gov.br", "Admin#2025").await;
+        let r = post(&router, "/__control/revoke", json!({"all": true}), None).await;
+        assert_eq!(r.json(), json!({"revokedFamilies": 2}));
+        for access in [&a1, &a2] {
+            assert_eq!(
+                get(&router, "/v1/cidadao/me", Some(access)).await.json()["errorCode"],
+                "AUTH_005"
+            );
+        }
+        for refresh in [&r1, &r2] {
+            let r = post(
+                &router,
+                "/v1/auth/refresh-token",
+                json!({"refreshToken": refresh}),
+                None,
+            )
+            .await;
+            assert_eq!(r.json()["errorCode"], "AUTH_007");
+        }
+        let r = post(&router, "/__control/revoke", json!({}), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        // New logins work again.
+        let (a3, _) = login_maria(&router).await;
+        assert_eq!(
+            get(&router, "/v1/cidadao/me", Some(&a3)).await.status,
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn config_changes_later_tokens_and_reset_restores_everything() {
+        let (router, _) = testing::app();
+        let (old, _) = login_maria(&router).await;
+        let r = post(
+            &router,
+            "/__control/config",
+            json!({"accessTtlSeconds": 5, "refreshTtlSeconds": 60, "maxFailedLogins": 1}),
+            None,
+        )
+        .await;
+        let want = json!({"accessTtlSeconds": 5, "refreshTtlSeconds": 60, "maxFailedLogins": 1});
+        assert_eq!(r.json(), want);
+        assert_eq!(get(&router, "/__control/config", None).await.json(), want);
+        let r = post(
+            &router,
+            "/v1/auth/login",
+            json!({"email": "usuario@exemplo.com", "senha": "s3nh4S3gur@"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json()["expiresIn"], 5);
+        let r = post(
+            &router,
+            "/__control/config",
+            json!({"accessTtlSeconds": "x"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        // One wrong password locks now.
+        let r = post(
+            &router,
+            "/v1/auth/login",
+            json!({"email": "usuario@exemplo.com", "senha": "x"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json()["errorCode"], "AUTH_003");
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 5, "mode": "503"}),
+            None,
+        )
+        .await;
+
+        let r = post(&router, "/__control/reset", json!({}), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            get(&router, "/__control/config", None).await.json(),
+            json!({"accessTtlSeconds": 3600, "refreshTtlSeconds": 2592000, "maxFailedLogins": 5})
+        );
+        assert_eq!(
+            get(&router, "/__control/fail-refresh", None).await.json()["count"],
+            0
+        );
+        let c = testing::counters(&router).await;
+        assert_eq!(c["logins"], 0);
+        assert_eq!(c["requests"], json!({}));
+        // Lockout forgotten, sessions forgotten.
+        testing::login(&router, "usuario@exemplo.com", "s3nh4S3gur@").await;
+        assert_eq!(
+            get(&router, "/v1/cidadao/me", Some(&old)).await.json()["errorCode"],
+            "AUTH_005"
+        );
+    }
+
+    #[tokio::test]
+    async fn counters_count_api_and_test_routes_only() {
+        let (router, _) = testing::app();
+        let (access, _) = login_maria(&router).await;
+        get(&router, "/v1/cidadao/me", Some(&access)).await;
+        get(&router, "/v1/cidadao/me", Some(&access)).await;
+        get(&router, "/v1/cidadao/me", None).await;
+        get(&router, "/__test/echo", Some("whatever")).await;
+        get(&router, "/index.html", None).await;
+        get(&router, "/pkg/authfetch_bg.wasm", None).await;
+        get(&router, "/__control/config", None).await;
+        let c = testing::counters(&router).await;
+        let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "logins",
+                "loginFailures",
+                "refreshRequests",
+                "refreshes",
+                "refreshFailures",
+                "reuseDetections",
+                "requests",
+                "bearerRequests",
+                "foreign"
+            ]
+        );
+        assert_eq!(
+            c["requests"],
+            json!({"/__test/echo": 1, "/v1/auth/login": 1, "/v1/cidadao/me": 3})
+        );
+        assert_eq!(
+            c["bearerRequests"],
+            json!({"/__test/echo": 1, "/v1/cidadao/me": 2})
+        );
+        assert_eq!(
+            c["foreign"],
+            json!({"requests": 0, "withAuthorization": 0, "preflights": 0, "paths": {}})
+        );
+    }
+
+    #[tokio::test]
+    async fn always_401_and_echo() {
+        let (router, _) = testing::app();
+        let r = get(&router, "/__test/always-401", None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let e = r.json();
+        assert_eq!(
+            (e["errorCode"].as_str(), e["message"].as_str()),
+            (Some("AUTH_006"), Some("Token expirado"))
+        );
+        assert_eq!(e["path"], "/__test/always-401");
+        let (access, _) = login_maria(&router).await;
+        let r = get(&router, "/__test/always-401?code=AUTH_005", Some(&access)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["errorCode"], "AUTH_005");
+        assert_eq!(r.json()["message"], "Token inválido");
+
+        let body = b"\x00\x01binary\xff".to_vec();
+        let request = Request::put("/__test/echo?a=1&b=2")
+            .header(header::AUTHORIZATION, format!("Bearer {access}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let echo = send(&router, request).await.json();
+        assert_eq!(
+            echo,
+            json!({
+                "method": "PUT",
+                "path": "/__test/echo",
+                "query": "a=1&b=2",
+                "bearer": true,
+                "contentType": "application/octet-stream",
+                "bodyBytes": body.len(),
+                "bodySha256": hex::encode(Sha256::digest(&body))
+            })
+        );
+        assert!(!echo.to_string().contains(&access));
+        let echo = get(&router, "/__test/echo", None).await.json();
+        assert_eq!(
+            (echo["bearer"].as_bool(), echo["query"].is_null()),
+            (Some(false), true)
+        );
+        assert_eq!(
+            echo["bodySha256"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_test_controls_there_are_none() {
+        let state = AppState::new(Settings::default(), false);
+        let missing = std::path::Path::new("/nonexistent");
+        let router = crate::app::main_router(state, missing, missing);
+        for path in ["/__control/counters", "/__test/echo", "/__test/always-401"] {
+            assert_eq!(
+                get(&router, path, None).await.status,
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+        let r = post(&router, "/__control/reset", json!({}), None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // The API itself is there.
+        login_maria(&router).await;
+    }
+}

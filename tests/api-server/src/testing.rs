@@ -1,0 +1,111 @@
+//! Helpers for the tests: the main router driven with `oneshot`, no network.
+
+use std::path::Path;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::app;
+use crate::state::{AppState, Settings};
+
+/// A main router with test controls and no static directories, and its state.
+pub fn app_with(settings: Settings) -> (Router, AppState) {
+    let state = AppState::new(settings, true);
+    let missing = Path::new("/nonexistent/api-server-test");
+    (app::main_router(state.clone(), missing, missing), state)
+}
+
+/// [`app_with`] the default settings.
+pub fn app() -> (Router, AppState) {
+    app_with(Settings::default())
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON; panics (failing the test) when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.bytes))
+    }
+}
+
+/// Sends `request` through `router`.
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+/// A request with an optional JSON body and bearer.
+pub fn request(
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = bearer {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(json) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
+
+/// `GET path` with an optional bearer.
+pub async fn get(router: &Router, path: &str, bearer: Option<&str>) -> Reply {
+    send(router, request(Method::GET, path, None, bearer)).await
+}
+
+/// `POST path` with a JSON body and an optional bearer.
+pub async fn post(router: &Router, path: &str, body: Value, bearer: Option<&str>) -> Reply {
+    send(router, request(Method::POST, path, Some(body), bearer)).await
+}
+
+/// Logs in through `/v1/auth/login`; answers `(accessToken, refreshToken)`.
+pub async fn login(router: &Router, email: &str, senha: &str) -> (String, String) {
+    let reply = post(
+        router,
+        "/v1/auth/login",
+        serde_json::json!({"email": email, "senha": senha}),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.bytes);
+    let body = reply.json();
+    (
+        body["accessToken"].as_str().unwrap().to_owned(),
+        body["refreshToken"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Logs Maria in.
+pub async fn login_maria(router: &Router) -> (String, String) {
+    login(router, "maria.oliveira@exemplo.com", "S3nh4F0rt3!").await
+}
+
+/// Reads `/__control/counters`.
+pub async fn counters(router: &Router) -> Value {
+    get(router, "/__control/counters", None).await.json()
+}
