@@ -471,10 +471,11 @@ impl Inner {
                 match verdict {
                     RefreshVerdict::Stale => Err(reject(ErrorCode::NotAuthenticated)),
                     RefreshVerdict::Rejected => {
-                        let error = AuthError {
-                            code: ErrorCode::SessionExpired,
-                            ..error
-                        };
+                        let error = AuthError::new(ErrorCode::SessionExpired).with_server(
+                            error.status,
+                            error.server_code,
+                            error.server_message,
+                        );
                         self.end_session(EndReason::RefreshRejected);
                         Err(to_js(&error, None))
                     }
