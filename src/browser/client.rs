@@ -59,6 +59,9 @@ struct Inner {
     /// The renewal in flight (single flight, DESIGN rule 6): callers that need a new token
     /// await this promise instead of starting another renewal.
     flight: RefCell<Option<(RenewalId, Promise)>>,
+    /// The `restore()` in flight: concurrent calls share it, so a rotated refresh cookie is
+    /// never presented twice.
+    restoring: RefCell<Option<Promise>>,
     timer: RefCell<RefreshTimer>,
     lifecycle: RefCell<Option<PageLifecycle>>,
     fetcher: RefCell<Option<FetchClosure>>,
@@ -83,6 +86,7 @@ impl AuthClient {
             session: RefCell::new(Session::new(config.session_policy())),
             config,
             flight: RefCell::new(None),
+            restoring: RefCell::new(None),
             timer: RefCell::new(RefreshTimer::default()),
             lifecycle: RefCell::new(None),
             fetcher: RefCell::new(None),
@@ -105,13 +109,23 @@ impl AuthClient {
         future_to_promise(self.inner.clone().login(credentials))
     }
 
-    /// Tries to resume a session without credentials. Resolves `true` when a session is held.
-    /// (Resuming from another tab or from a refresh cookie comes with those features.)
+    /// Tries to resume a session without credentials, e.g. after a page reload. Resolves
+    /// `true` when a session is held: already, or — with `refreshCredential: "cookie"` — after
+    /// the refresh endpoint accepted the HttpOnly refresh cookie (emits `login` with
+    /// `detail.restored === true`). Resolves `false` when there is nothing to resume.
+    /// Concurrent calls share one attempt.
+    ///
+    /// Rejects `network` (the refresh endpoint could not be reached or failed with 5xx) and
+    /// `malformed_response`; "no session" is `false`, not an error.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn restore(&self) -> Promise {
-        Promise::resolve(&JsValue::from_bool(
-            self.inner.session.borrow().is_authenticated(),
-        ))
+        let in_flight = self.inner.restoring.borrow().clone();
+        if let Some(promise) = in_flight {
+            return promise;
+        }
+        let promise = future_to_promise(self.inner.clone().restore());
+        *self.inner.restoring.borrow_mut() = Some(promise.clone());
+        promise
     }
 
     /// `fetch` with the session: same arguments, same `Response`. Requests to origins outside
@@ -301,7 +315,7 @@ impl Inner {
                     .ok_or_else(|| failure(ErrorCode::MalformedResponse))?;
                 self.session
                     .borrow_mut()
-                    .establish(grant, Credentials::new(body), now_ms());
+                    .establish(grant, Some(Credentials::new(body)), now_ms());
                 self.arm_timer();
                 self.events.emit(events::LOGIN, &self.expiry_detail());
                 Ok(JsValue::UNDEFINED)
@@ -318,6 +332,72 @@ impl Inner {
             }
             _ => Err(failure(ErrorCode::Network)),
         }
+    }
+
+    async fn restore(self: Rc<Self>) -> Result<JsValue, JsValue> {
+        let outcome = self.resume_from_cookie().await;
+        self.restoring.borrow_mut().take();
+        outcome.map(JsValue::from_bool)
+    }
+
+    /// `restore()` with `refreshCredential: "cookie"`: one refresh call carrying the cookie.
+    async fn resume_from_cookie(self: &Rc<Self>) -> Result<bool, JsValue> {
+        if self.session.borrow().is_authenticated() {
+            return Ok(true);
+        }
+        let config = &self.config;
+        let path = match (&config.refresh_path, config.refresh_credential) {
+            (Some(path), RefreshCredential::Cookie) => path,
+            _ => return Ok(false),
+        };
+        let method = match config.refresh_method {
+            RefreshMethod::Post => "POST",
+            RefreshMethod::Get => "GET",
+        };
+        let url = config.endpoint(path);
+        let answer = http::send(
+            &self.fetch,
+            EndpointCall {
+                url: &url,
+                method,
+                json_body: None,
+                authorization: None,
+                include_credentials: true,
+            },
+        )
+        .await
+        .map_err(|()| reject(ErrorCode::Network))?;
+        if !answer.ok() {
+            if RefreshFailure::Status(answer.status).is_rejection() {
+                return Ok(false);
+            }
+            let error = http::error_from(
+                config,
+                ErrorCode::Network,
+                answer.status,
+                answer.json.as_ref(),
+            );
+            return Err(to_js(&error, None));
+        }
+        let grant = answer
+            .json
+            .as_ref()
+            .and_then(|json| http::read_grant(config, json))
+            .ok_or_else(|| {
+                to_js(
+                    &http::error_from(config, ErrorCode::MalformedResponse, answer.status, None),
+                    None,
+                )
+            })?;
+        // A login that finished meanwhile wins: its tokens are the newer ones.
+        if !self.session.borrow().is_authenticated() {
+            self.session.borrow_mut().establish(grant, None, now_ms());
+            self.arm_timer();
+            let detail = self.expiry_detail();
+            set(&detail, "restored", &JsValue::TRUE);
+            self.events.emit(events::LOGIN, &detail);
+        }
+        Ok(true)
     }
 
     async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {

@@ -149,9 +149,10 @@ impl Session {
         }
     }
 
-    /// Starts a session from a login answer received at `now_ms`. `credentials` (the login
-    /// body) are kept only in `relogin` mode.
-    pub fn establish(&mut self, grant: Grant, credentials: Credentials, now_ms: u64) {
+    /// Starts a session from a login answer received at `now_ms` — or, with `credentials`
+    /// `None`, from a session resumed without them (`restore()`). The login body is kept only
+    /// in `relogin` mode.
+    pub fn establish(&mut self, grant: Grant, credentials: Option<Credentials>, now_ms: u64) {
         let Grant {
             access_token,
             refresh_token,
@@ -161,7 +162,7 @@ impl Session {
         self.held = Some(Held {
             access_token,
             refresh_token,
-            credentials: self.policy.keeps_credentials.then_some(credentials),
+            credentials: credentials.filter(|_| self.policy.keeps_credentials),
             expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
         });
         self.generation = self.generation.next();
@@ -414,7 +415,7 @@ mod tests {
 
     fn logged_in(policy: SessionPolicy, ttl_s: f64) -> Session {
         let mut s = Session::new(policy);
-        s.establish(grant(ttl_s, Some("r1")), creds(), T0);
+        s.establish(grant(ttl_s, Some("r1")), Some(creds()), T0);
         s
     }
 
@@ -762,7 +763,7 @@ mod tests {
         let mut s = logged_in(policy(), 3600.0);
         let old = s.start_renewal().unwrap();
         s.end(EndReason::User);
-        s.establish(grant(3600.0, Some("fresh")), creds(), T0 + S);
+        s.establish(grant(3600.0, Some("fresh")), Some(creds()), T0 + S);
         let new = s.start_renewal().unwrap();
         assert_ne!(old, new);
         assert!(!s.renewal_succeeded(old, grant(3600.0, Some("stale")), T0 + 2 * S));
@@ -815,7 +816,7 @@ mod tests {
             expires_in_s: None,
             ..grant(0.0, None)
         };
-        s.establish(g, creds(), T0);
+        s.establish(g, Some(creds()), T0);
         assert_eq!(s.expires_at_ms(), None);
         assert_eq!(s.poll_timeout(T0), None);
         assert_eq!(
