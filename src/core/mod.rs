@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod crosstab;
 pub mod error;
 pub mod expiry;
 pub mod origin;
@@ -20,6 +21,7 @@ pub use expiry::{Expiry, JwtTimes};
 pub use origin::{Origin, OriginAllowlist};
 pub use refresh::{Backoff, RefreshFailure, RefreshVerdict};
 pub use session::{
-    EndReason, Grant, RenewalId, SendDecision, Session, SessionPolicy, UnauthorizedDecision,
+    EndReason, Grant, RenewalId, SendDecision, Session, SessionPolicy, SharedSession,
+    UnauthorizedDecision,
 };
 pub use token::{AccessToken, Credentials, RefreshToken, TokenGeneration};

@@ -103,6 +103,23 @@ struct Held {
     refresh_token: Option<RefreshToken>,
     credentials: Option<Credentials>,
     expiry: Expiry,
+    /// When the access token arrived (ms since the epoch): its version across tabs.
+    received_at_ms: u64,
+}
+
+/// A session as it travels between tabs over the `BroadcastChannel` (memory only).
+#[derive(Clone, Debug)]
+pub struct SharedSession {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// The refresh token, if any.
+    pub refresh_token: Option<RefreshToken>,
+    /// The login body, only in `relogin` mode (where renewing needs it).
+    pub credentials: Option<Credentials>,
+    /// When the access token arrived, ms since the epoch: its version.
+    pub received_at_ms: u64,
+    /// When it expires, ms since the epoch, if known.
+    pub expires_at_ms: Option<u64>,
 }
 
 /// Names one renewal, so that the answer to a renewal started before a logout (or before a new
@@ -164,6 +181,7 @@ impl Session {
             refresh_token,
             credentials: credentials.filter(|_| self.policy.keeps_credentials),
             expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
+            received_at_ms: now_ms,
         });
         self.generation = self.generation.next();
         self.renewal = None;
@@ -310,16 +328,82 @@ impl Session {
             held.refresh_token = Some(rotated);
         }
         held.expiry = Expiry::from_grant(now_ms, expires_in_s, jwt);
+        held.received_at_ms = now_ms;
         self.generation = self.generation.next();
         self.backoff.reset();
         self.retry_at_ms = None;
         true
     }
 
-    /// A renewal failed at `now_ms` (DESIGN rule 7). [`RefreshVerdict::Rejected`]: the caller
-    /// ends the session with [`EndReason::RefreshRejected`]. [`RefreshVerdict::Transient`]: the
-    /// session is kept and the next automatic attempt is scheduled with backoff; `jitter` is a
-    /// uniform random number in `[0, 1)`.
+    /// Renewal `id` did not need to ask the server: another tab renewed and this one adopted
+    /// its tokens (see [`Session::adopt`]). Clears the flight; `false` when `id` is stale.
+    pub fn renewal_superseded(&mut self, id: RenewalId) -> bool {
+        if self.renewal != Some(id) {
+            return false;
+        }
+        self.renewal = None;
+        self.backoff.reset();
+        self.retry_at_ms = None;
+        true
+    }
+
+    /// The version of the tokens held: when the access token arrived, ms since the epoch.
+    pub fn version(&self) -> Option<u64> {
+        self.held.as_ref().map(|h| h.received_at_ms)
+    }
+
+    /// The session as other tabs should receive it.
+    pub fn share(&self) -> Option<SharedSession> {
+        self.held.as_ref().map(|h| SharedSession {
+            access_token: h.access_token.clone(),
+            refresh_token: h.refresh_token.clone(),
+            credentials: h.credentials.clone(),
+            received_at_ms: h.received_at_ms,
+            expires_at_ms: h.expiry.expires_at_ms(),
+        })
+    }
+
+    /// Takes over a session another tab broadcast, when it is newer than the one held (or none
+    /// is held): same tokens, same version, same expiry, so every tab arms the same deadline.
+    /// A renewal in flight here stays in flight (its lock holder decides). Returns whether the
+    /// tokens were taken; an older or equal version is ignored.
+    pub fn adopt(&mut self, shared: SharedSession) -> bool {
+        if self.version().is_some_and(|v| v >= shared.received_at_ms) {
+            return false;
+        }
+        let SharedSession {
+            access_token,
+            refresh_token,
+            credentials,
+            received_at_ms,
+            expires_at_ms,
+        } = shared;
+        let expiry = match expires_at_ms {
+            Some(expires_at_ms) => Expiry::At {
+                received_at_ms,
+                expires_at_ms,
+            },
+            None => Expiry::Unknown,
+        };
+        self.held = Some(Held {
+            access_token,
+            refresh_token,
+            credentials: credentials.filter(|_| self.policy.keeps_credentials),
+            expiry,
+            received_at_ms,
+        });
+        self.generation = self.generation.next();
+        self.backoff.reset();
+        self.retry_at_ms = None;
+        true
+    }
+
+    /// Renewal `id` failed at `now_ms` (DESIGN rule 7).
+    /// [`RefreshVerdict::Rejected`]: the caller ends the session with
+    /// [`EndReason::RefreshRejected`]. [`RefreshVerdict::Transient`]: the session is kept and the
+    /// next automatic attempt is scheduled with backoff; `jitter` is a uniform random number in
+    /// `[0, 1)`. [`RefreshVerdict::Stale`]: `id` belonged to a session that has ended; nothing
+    /// changes.
     pub fn renewal_failed(
         &mut self,
         id: RenewalId,
@@ -776,6 +860,78 @@ mod tests {
         assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("fresh"));
         assert!(s.renewal_succeeded(new, grant(3600.0, Some("r2")), T0 + 2 * S));
         assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
+    }
+
+    fn shared(received_at_ms: u64, refresh: &str) -> SharedSession {
+        SharedSession {
+            access_token: AccessToken::new("access-from-other-tab".into()),
+            refresh_token: Some(RefreshToken::new(refresh.into())),
+            credentials: None,
+            received_at_ms,
+            expires_at_ms: Some(received_at_ms + 65 * S),
+        }
+    }
+
+    #[test]
+    fn tabs_adopt_only_newer_sessions_and_share_the_deadline() {
+        let mut a = logged_in(policy(), 65.0);
+        let mut b = Session::new(policy());
+        assert!(
+            b.adopt(a.share().unwrap()),
+            "a new tab takes the live session"
+        );
+        assert_eq!(b.version(), a.version());
+        assert_eq!(
+            b.poll_timeout(T0),
+            a.poll_timeout(T0),
+            "one deadline for all tabs"
+        );
+        assert_eq!(b.expires_at_ms(), Some(T0 + 65 * S));
+        // A renews; B adopts the newer tokens; the older copy is ignored.
+        let id = a.start_renewal().unwrap();
+        assert!(a.renewal_succeeded(id, grant(65.0, Some("r2")), T0 + 33 * S));
+        assert!(b.adopt(a.share().unwrap()));
+        assert_eq!(b.refresh_token().map(RefreshToken::expose), Some("r2"));
+        assert!(
+            !b.adopt(shared(T0, "r1")),
+            "an older session never replaces a newer one"
+        );
+        assert!(
+            !b.adopt(a.share().unwrap()),
+            "the same version twice is one adoption"
+        );
+        assert_eq!(b.refresh_token().map(RefreshToken::expose), Some("r2"));
+    }
+
+    #[test]
+    fn a_renewal_overtaken_by_another_tab_is_superseded() {
+        let mut s = logged_in(policy(), 65.0);
+        let id = s.start_renewal().unwrap();
+        assert!(s.adopt(shared(T0 + 33 * S, "r2")));
+        assert!(s.renewal_superseded(id));
+        assert!(
+            !s.renewal_succeeded(id, grant(65.0, Some("late")), T0 + 34 * S),
+            "cleared"
+        );
+        assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
+        assert_eq!(s.poll_timeout(T0 + 33 * S), Some(T0 + 33 * S + 32_500));
+    }
+
+    #[test]
+    fn credentials_travel_only_in_relogin_mode() {
+        let mut relogin = Session::new(SessionPolicy {
+            keeps_credentials: true,
+            ..policy()
+        });
+        let mut body = Session::new(policy());
+        let with_creds = SharedSession {
+            credentials: Some(creds()),
+            ..shared(T0, "r")
+        };
+        relogin.adopt(with_creds.clone());
+        body.adopt(with_creds);
+        assert!(relogin.credentials().is_some());
+        assert!(body.credentials().is_none());
     }
 
     #[test]
