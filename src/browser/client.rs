@@ -9,8 +9,9 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use crate::core::{
-    AuthError, Config, Credentials, EndReason, ErrorCode, RefreshCredential, RefreshFailure,
-    RefreshMethod, RefreshVerdict, RenewalId, SendDecision, Session, UnauthorizedDecision,
+    AuthError, Config, Credentials, EndReason, ErrorCode, Origin, RefreshCredential,
+    RefreshFailure, RefreshMethod, RefreshVerdict, RenewalId, SendDecision, Session,
+    UnauthorizedDecision,
 };
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -18,6 +19,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
 use super::config;
+use super::crosstab::{Channel, HeldLock, Locks, Message};
 use super::error::to_js;
 use super::events::{self, Events};
 use super::http::{self, EndpointCall};
@@ -25,6 +27,7 @@ use super::js::{captured_fetch, get, now_ms, random, request_url, set};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
 use super::replay::ReplayableRequest;
+use super::sharing::{Claim, Turn};
 use super::timer::RefreshTimer;
 
 type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
@@ -53,20 +56,32 @@ impl std::fmt::Debug for AuthClient {
     }
 }
 
-struct Inner {
-    config: Config,
-    session: RefCell<Session>,
+pub(super) struct Inner {
+    pub(super) config: Config,
+    pub(super) session: RefCell<Session>,
     /// The renewal in flight (single flight, DESIGN rule 6): callers that need a new token
     /// await this promise instead of starting another renewal.
-    flight: RefCell<Option<(RenewalId, Promise)>>,
+    pub(super) flight: RefCell<Option<(RenewalId, Promise)>>,
     /// The `restore()` in flight: concurrent calls share it, so a rotated refresh cookie is
     /// never presented twice.
-    restoring: RefCell<Option<Promise>>,
-    timer: RefCell<RefreshTimer>,
-    lifecycle: RefCell<Option<PageLifecycle>>,
-    fetcher: RefCell<Option<FetchClosure>>,
-    events: Events,
-    fetch: Function,
+    pub(super) restoring: RefCell<Option<Promise>>,
+    pub(super) timer: RefCell<RefreshTimer>,
+    pub(super) lifecycle: RefCell<Option<PageLifecycle>>,
+    pub(super) fetcher: RefCell<Option<FetchClosure>>,
+    pub(super) events: Events,
+    pub(super) fetch: Function,
+    /// The API's origin (of `baseUrl`): names the channel and the locks shared by its tabs.
+    pub(super) api_origin: String,
+    /// The channel to the other tabs, while `crossTab` is on and the page is shown.
+    pub(super) channel: RefCell<Option<Channel>>,
+    /// `navigator.locks`, where the browser has it (with `crossTab`).
+    pub(super) locks: Option<Locks>,
+    /// The shared lock naming the version of the tokens this tab holds.
+    pub(super) marker: RefCell<Option<HeldLock>>,
+    /// Without Web Locks: renewal claims seen from other tabs.
+    pub(super) claims: RefCell<Vec<Claim>>,
+    /// Resolvers of `wait_for_newer` calls, woken whenever the tokens change or end.
+    pub(super) version_waiters: RefCell<Vec<Function>>,
 }
 
 #[wasm_bindgen]
@@ -82,6 +97,14 @@ impl AuthClient {
         let fetch = captured_fetch().ok_or_else(|| unavailable("this environment has no fetch"))?;
         let events =
             Events::new().ok_or_else(|| unavailable("this environment has no EventTarget"))?;
+        let api_origin = Origin::of_url(&config.base_url)
+            .map(|o| o.as_str().to_owned())
+            .unwrap_or_default();
+        let locks = if config.cross_tab {
+            Locks::available()
+        } else {
+            None
+        };
         let inner = Rc::new(Inner {
             session: RefCell::new(Session::new(config.session_policy())),
             config,
@@ -92,7 +115,14 @@ impl AuthClient {
             fetcher: RefCell::new(None),
             events,
             fetch,
+            api_origin,
+            channel: RefCell::new(None),
+            locks,
+            marker: RefCell::new(None),
+            claims: RefCell::new(Vec::new()),
+            version_waiters: RefCell::new(Vec::new()),
         });
+        inner.open_channel();
         let weak = Rc::downgrade(&inner);
         *inner.lifecycle.borrow_mut() =
             Some(PageLifecycle::listen(move |why| wake_later(&weak, why)));
@@ -317,6 +347,7 @@ impl Inner {
                     .borrow_mut()
                     .establish(grant, Some(Credentials::new(body)), now_ms());
                 self.arm_timer();
+                self.share_session();
                 self.events.emit(events::LOGIN, &self.expiry_detail());
                 Ok(JsValue::UNDEFINED)
             }
@@ -335,21 +366,35 @@ impl Inner {
     }
 
     async fn restore(self: Rc<Self>) -> Result<JsValue, JsValue> {
-        let outcome = self.resume_from_cookie().await;
+        let outcome = self.resume().await;
         self.restoring.borrow_mut().take();
         outcome.map(JsValue::from_bool)
     }
 
-    /// `restore()` with `refreshCredential: "cookie"`: one refresh call carrying the cookie.
-    async fn resume_from_cookie(self: &Rc<Self>) -> Result<bool, JsValue> {
-        if self.session.borrow().is_authenticated() {
+    /// `restore()`: a session held here, else one a live tab shares, else the refresh cookie.
+    async fn resume(self: &Rc<Self>) -> Result<bool, JsValue> {
+        if self.session.borrow().is_authenticated() || self.ask_other_tabs().await {
             return Ok(true);
         }
+        self.resume_from_cookie().await
+    }
+
+    /// `restore()` with `refreshCredential: "cookie"`: one refresh call carrying the cookie,
+    /// in this tab's turn (several tabs reloading at once present the cookie once).
+    async fn resume_from_cookie(self: &Rc<Self>) -> Result<bool, JsValue> {
         let config = &self.config;
         let path = match (&config.refresh_path, config.refresh_credential) {
             (Some(path), RefreshCredential::Cookie) => path,
             _ => return Ok(false),
         };
+        let lock = match self.take_turn(None).await {
+            Turn::Mine(lock) => lock,
+            Turn::Adopted => return Ok(true),
+            Turn::Unavailable => return Err(reject(ErrorCode::Network)),
+        };
+        if self.session.borrow().is_authenticated() {
+            return Ok(true);
+        }
         let method = match config.refresh_method {
             RefreshMethod::Post => "POST",
             RefreshMethod::Get => "GET",
@@ -393,6 +438,11 @@ impl Inner {
         if !self.session.borrow().is_authenticated() {
             self.session.borrow_mut().establish(grant, None, now_ms());
             self.arm_timer();
+            self.post(&Message::Session(
+                self.session.borrow().share().ok_or(JsValue::NULL)?,
+            ));
+            self.hold_marker().await;
+            drop(lock);
             let detail = self.expiry_detail();
             set(&detail, "restored", &JsValue::TRUE);
             self.events.emit(events::LOGIN, &detail);
@@ -524,14 +574,22 @@ impl Inner {
 
     /// One renewal, start to finish: ask, then tell the core, re-arm, emit.
     async fn renewal(self: Rc<Self>, id: RenewalId) -> Result<JsValue, JsValue> {
-        let outcome = self.request_grant().await;
-        {
-            // Only this renewal's own flight: after a logout a newer one may be in the slot.
-            let mut flight = self.flight.borrow_mut();
-            if flight.as_ref().is_some_and(|(current, _)| *current == id) {
-                flight.take();
+        let before = self.session.borrow().version();
+        let (outcome, lock) = match self.take_turn(before).await {
+            Turn::Mine(lock) => (self.request_grant().await, lock),
+            Turn::Adopted => {
+                // The adoption already re-armed and emitted `refresh`.
+                self.clear_flight(id);
+                self.session.borrow_mut().renewal_superseded(id);
+                self.arm_timer();
+                return Ok(JsValue::UNDEFINED);
             }
-        }
+            Turn::Unavailable => {
+                let failure = (RefreshFailure::Network, AuthError::new(ErrorCode::Network));
+                (Err(failure), None)
+            }
+        };
+        self.clear_flight(id);
         let now = now_ms();
         match outcome {
             Ok(grant) => {
@@ -540,10 +598,19 @@ impl Inner {
                     return Err(reject(ErrorCode::NotAuthenticated));
                 }
                 self.arm_timer();
+                // The other tabs learn the new tokens, and the marker proves the renewal,
+                // before the refresh lock is released.
+                let shared = self.session.borrow().share();
+                if let Some(shared) = shared {
+                    self.post(&Message::Session(shared));
+                }
+                self.hold_marker().await;
+                drop(lock);
                 self.events.emit(events::REFRESH, &self.expiry_detail());
                 Ok(JsValue::UNDEFINED)
             }
             Err((failure, error)) => {
+                drop(lock);
                 let verdict = self
                     .session
                     .borrow_mut()
@@ -567,6 +634,14 @@ impl Inner {
                     }
                 }
             }
+        }
+    }
+
+    /// Empties the flight slot if it still holds renewal `id` (after a logout a newer one may).
+    fn clear_flight(&self, id: RenewalId) {
+        let mut flight = self.flight.borrow_mut();
+        if flight.as_ref().is_some_and(|(current, _)| *current == id) {
+            flight.take();
         }
     }
 
@@ -686,7 +761,7 @@ impl Inner {
 
     /// Ends the session once: drops the tokens, cancels the timer, emits `logout`, and — when
     /// the server ended it — sends the page to `loginUrl`.
-    fn end_session(&self, reason: EndReason) {
+    pub(super) fn end_session(&self, reason: EndReason) {
         let ended = self.session.borrow_mut().end(reason);
         let Some(reason) = ended else {
             return;
@@ -694,6 +769,13 @@ impl Inner {
         // A renewal still in flight belongs to the ended session: new callers must not join it.
         self.flight.borrow_mut().take();
         self.timer.borrow_mut().cancel();
+        // Every tab ends with this one (`other_tab` there; never echoed back).
+        if reason != EndReason::OtherTab {
+            self.post(&Message::Logout);
+        }
+        let marker = self.marker.borrow_mut().take();
+        drop(marker);
+        self.notify_version();
         let detail = Object::new();
         set(&detail, "reason", &JsValue::from_str(reason.as_str()));
         self.events.emit(events::LOGOUT, &detail);
@@ -707,7 +789,7 @@ impl Inner {
     }
 
     /// Arms the one proactive timer for the core's next deadline, or disarms it.
-    fn arm_timer(self: &Rc<Self>) {
+    pub(super) fn arm_timer(self: &Rc<Self>) {
         let now = now_ms();
         let next = self.session.borrow().poll_timeout(now);
         let mut timer = self.timer.borrow_mut();
@@ -725,6 +807,19 @@ impl Inner {
     /// The timer fired or the page woke: renew if due, else re-arm (a clamped or stalled
     /// timer lands here early or late; both are fine).
     async fn wake(self: Rc<Self>, why: Wake) {
+        match why {
+            // Channels and locks are released while the page is hidden or unloading...
+            Wake::Hidden => return self.close_channel(),
+            // ...and taken again when it comes back (back/forward cache): ask what was missed.
+            Wake::Resumed | Wake::Online
+                if self.config.cross_tab && self.channel.borrow().is_none() =>
+            {
+                self.open_channel();
+                self.post(&Message::Ask);
+                self.hold_marker().await;
+            }
+            _ => {}
+        }
         let now = now_ms();
         if why == Wake::Online {
             self.session.borrow_mut().network_restored(now);
@@ -748,7 +843,7 @@ impl Inner {
         web_sys::Url::new(url).is_ok_and(|u| self.config.allowed_origins.allows(&u.origin()))
     }
 
-    fn expiry_detail(&self) -> JsValue {
+    pub(super) fn expiry_detail(&self) -> JsValue {
         let detail = Object::new();
         let expires_at = self.session.borrow().expires_at_ms();
         set(
@@ -772,5 +867,15 @@ impl Inner {
         if let Ok(mut session) = self.session.try_borrow_mut() {
             session.end(EndReason::User);
         }
+        if let (Ok(mut channel), Ok(mut marker)) =
+            (self.channel.try_borrow_mut(), self.marker.try_borrow_mut())
+        {
+            channel.take();
+            marker.take();
+        }
+        if let Ok(mut claims) = self.claims.try_borrow_mut() {
+            claims.clear();
+        }
+        self.notify_version();
     }
 }

@@ -11,6 +11,9 @@ pub(crate) enum Wake {
     Resumed,
     /// `online`: the network is back; a backoff wait ends now.
     Online,
+    /// `pagehide`: the page is unloading or entering the back/forward cache; channels and
+    /// locks are released.
+    Hidden,
 }
 
 /// Owns the listeners; dropping it removes every one (gloo's `EventListener` does on drop).
@@ -23,13 +26,14 @@ impl PageLifecycle {
     /// Listens on the current window and document. In a Worker (no window) there is nothing to
     /// listen to and the list is empty.
     pub(crate) fn listen(on_wake: impl Fn(Wake) + Clone + 'static) -> PageLifecycle {
-        let mut listeners = Vec::with_capacity(4);
+        let mut listeners = Vec::with_capacity(5);
         let global = js_sys::global();
         if let Some(window) = global.dyn_ref::<web_sys::Window>() {
             for (name, wake) in [
                 ("focus", Wake::Resumed),
                 ("pageshow", Wake::Resumed),
                 ("online", Wake::Online),
+                ("pagehide", Wake::Hidden),
             ] {
                 let on_wake = on_wake.clone();
                 listeners.push(EventListener::new(window, name, move |_| on_wake(wake)));
@@ -73,14 +77,21 @@ mod tests {
         fire(&window, "pageshow");
         fire(&window, "online");
         fire(&document, "visibilitychange");
+        fire(&window, "pagehide");
         fire(&window, "resize");
         assert_eq!(
             *seen.borrow(),
-            [Wake::Resumed, Wake::Resumed, Wake::Online, Wake::Resumed]
+            [
+                Wake::Resumed,
+                Wake::Resumed,
+                Wake::Online,
+                Wake::Resumed,
+                Wake::Hidden
+            ]
         );
         drop(lifecycle);
         fire(&window, "focus");
         fire(&document, "visibilitychange");
-        assert_eq!(seen.borrow().len(), 4, "listeners removed on drop");
+        assert_eq!(seen.borrow().len(), 5, "listeners removed on drop");
     }
 }

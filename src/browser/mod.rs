@@ -6,6 +6,7 @@
 
 mod client;
 mod config;
+mod crosstab;
 mod error;
 mod events;
 mod http;
@@ -13,6 +14,7 @@ mod js;
 mod lifecycle;
 mod redirect;
 mod replay;
+mod sharing;
 mod timer;
 
 pub use client::AuthClient;
