@@ -27,7 +27,7 @@ use super::js::{captured_fetch, get, now_ms, random, request_url, set};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
 use super::replay::ReplayableRequest;
-use super::sharing::{Claim, Turn};
+use super::sharing::Turn;
 use super::timer::RefreshTimer;
 
 type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
@@ -78,8 +78,8 @@ pub(super) struct Inner {
     pub(super) locks: Option<Locks>,
     /// The shared lock naming the version of the tokens this tab holds.
     pub(super) marker: RefCell<Option<HeldLock>>,
-    /// Without Web Locks: renewal claims seen from other tabs.
-    pub(super) claims: RefCell<Vec<Claim>>,
+    /// Without Web Locks: the ids of the other live tabs (leader election).
+    pub(super) peers: RefCell<Vec<f64>>,
     /// Resolvers of `wait_for_newer` calls, woken whenever the tokens change or end.
     pub(super) version_waiters: RefCell<Vec<Function>>,
 }
@@ -119,7 +119,7 @@ impl AuthClient {
             channel: RefCell::new(None),
             locks,
             marker: RefCell::new(None),
-            claims: RefCell::new(Vec::new()),
+            peers: RefCell::new(Vec::new()),
             version_waiters: RefCell::new(Vec::new()),
         });
         inner.open_channel();
@@ -543,7 +543,7 @@ impl Inner {
     }
 
     /// Joins the renewal in flight or starts one (single flight, DESIGN rule 6).
-    async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
+    pub(super) async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
         let in_flight = self.flight.borrow().as_ref().map(|(_, p)| p.clone());
         let promise = match in_flight {
             Some(promise) => promise,
@@ -873,8 +873,8 @@ impl Inner {
             channel.take();
             marker.take();
         }
-        if let Ok(mut claims) = self.claims.try_borrow_mut() {
-            claims.clear();
+        if let Ok(mut peers) = self.peers.try_borrow_mut() {
+            peers.clear();
         }
         self.notify_version();
     }

@@ -21,8 +21,14 @@ pub(crate) enum Message {
     Logout,
     /// A tab without a session asks whether any tab holds one.
     Ask,
-    /// Without Web Locks: a tab claims the renewal of `version`; `from` is its tab id.
-    Claim { version: u64, from: f64 },
+    /// A tab opened its channel (leader election without Web Locks).
+    Hello { from: f64 },
+    /// The answer to `Hello`: this tab is alive too.
+    Here { from: f64 },
+    /// A tab is closing its channel.
+    Bye { from: f64 },
+    /// A follower needs tokens newer than `version`: the leader renews (without Web Locks).
+    Need { version: u64 },
 }
 
 impl Message {
@@ -48,8 +54,11 @@ impl Message {
             }
             Message::Logout => put("type", "logout".into()),
             Message::Ask => put("type", "ask".into()),
-            Message::Claim { version, .. } => {
-                put("type", "claim".into());
+            Message::Hello { .. } => put("type", "hello".into()),
+            Message::Here { .. } => put("type", "here".into()),
+            Message::Bye { .. } => put("type", "bye".into()),
+            Message::Need { version } => {
+                put("type", "need".into());
                 put("version", (*version as f64).into());
             }
         }
@@ -74,9 +83,17 @@ impl Message {
             })),
             "logout" => Some(Message::Logout),
             "ask" => Some(Message::Ask),
-            "claim" => Some(Message::Claim {
-                version: number("version")? as u64,
+            "hello" => Some(Message::Hello {
                 from: number("from")?,
+            }),
+            "here" => Some(Message::Here {
+                from: number("from")?,
+            }),
+            "bye" => Some(Message::Bye {
+                from: number("from")?,
+            }),
+            "need" => Some(Message::Need {
+                version: number("version")? as u64,
             }),
             _ => None,
         }
@@ -264,14 +281,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match Message::from_js(
-            &Message::Claim {
-                version: 7,
-                from: 0.5,
-            }
-            .to_js(0.5),
-        ) {
-            Some(Message::Claim { version: 7, from }) => assert_eq!(from, 0.5),
+        match Message::from_js(&Message::Need { version: 7 }.to_js(0.5)) {
+            Some(Message::Need { version: 7 }) => {}
+            other => panic!("{other:?}"),
+        }
+        match Message::from_js(&Message::Hello { from: 0.5 }.to_js(0.5)) {
+            Some(Message::Hello { from }) => assert_eq!(from, 0.5),
             other => panic!("{other:?}"),
         }
         for junk in [

@@ -6,35 +6,22 @@
 use std::rc::Rc;
 
 use crate::core::crosstab::{
-    after_lock, channel_name, claim_wins, newest_marker, refresh_lock_name, version_marker_name,
+    after_lock, channel_name, leads, newest_marker, refresh_lock_name, version_marker_name,
     AfterLock,
 };
+use crate::core::EndReason;
 use js_sys::{Array, Promise};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::client::Inner;
 use super::crosstab::{sleep, Channel, HeldLock, Message};
 use super::events;
-use super::js::now_ms;
-use crate::core::EndReason;
 
-/// Without Web Locks, how long a tab waits for competing claims before renewing, ms.
-const CLAIM_WINDOW_MS: u32 = 100;
-/// How long a tab waits for the broadcast of a renewal another tab made, ms.
+/// How long a tab waits for the broadcast of a renewal another tab makes, ms.
 const AWAIT_BROADCAST_MS: u32 = 3_000;
 /// How long `restore()` waits for a live tab to answer "who holds a session?", ms.
 const ASK_MS: u32 = 300;
-/// Claims remembered (the newest ones).
-const CLAIMS_KEPT: usize = 32;
-
-/// A renewal claim seen from another tab (fallback without Web Locks).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Claim {
-    version: u64,
-    from: f64,
-    seq: u64,
-    at_ms: u64,
-}
 
 /// The outcome of taking a turn at renewing.
 #[derive(Debug)]
@@ -60,15 +47,40 @@ impl Inner {
             }
         });
         *self.channel.borrow_mut() = channel;
+        // Without Web Locks the tabs elect a leader: everyone learns who is alive.
+        if let (None, Some(me)) = (&self.locks, self.tab_id()) {
+            self.post(&Message::Hello { from: me });
+        }
     }
 
     /// Closes the channel and releases the marker (`pagehide`, `free()`); waiters give up.
     pub(super) fn close_channel(&self) {
+        if let (None, Some(me)) = (&self.locks, self.tab_id()) {
+            self.post(&Message::Bye { from: me });
+        }
+        self.peers.borrow_mut().clear();
         let channel = self.channel.borrow_mut().take();
         drop(channel);
         let marker = self.marker.borrow_mut().take();
         drop(marker);
         self.notify_version();
+    }
+
+    fn tab_id(&self) -> Option<f64> {
+        self.channel.borrow().as_ref().map(Channel::tab_id)
+    }
+
+    /// Without Web Locks: whether this tab is the leader, the one that renews for all.
+    fn is_leader(&self) -> bool {
+        self.tab_id()
+            .is_some_and(|me| leads(me, &self.peers.borrow()))
+    }
+
+    fn add_peer(&self, id: f64) {
+        let mut peers = self.peers.borrow_mut();
+        if !peers.contains(&id) {
+            peers.push(id);
+        }
     }
 
     fn on_message(self: &Rc<Self>, message: Message) {
@@ -79,10 +91,6 @@ impl Inner {
                 if !adopted {
                     return;
                 }
-                let version = self.session.borrow().version();
-                self.claims
-                    .borrow_mut()
-                    .retain(|c| Some(c.version) >= version);
                 self.arm_timer();
                 self.notify_version();
                 self.hold_marker_soon();
@@ -94,25 +102,35 @@ impl Inner {
                 self.events.emit(event, &self.expiry_detail());
             }
             Message::Logout => self.end_session(EndReason::OtherTab),
-            Message::Ask => {
-                let shared = self.session.borrow().share();
-                if let Some(shared) = shared {
-                    self.post(&Message::Session(shared));
+            Message::Ask => self.repeat_session(),
+            Message::Hello { from } => {
+                self.add_peer(from);
+                if let Some(me) = self.tab_id() {
+                    self.post(&Message::Here { from: me });
                 }
             }
-            Message::Claim { version, from } => {
-                let mut claims = self.claims.borrow_mut();
-                let seq = claims.last().map_or(0, |c| c.seq + 1);
-                claims.push(Claim {
-                    version,
-                    from,
-                    seq,
-                    at_ms: now_ms(),
-                });
-                if claims.len() > CLAIMS_KEPT {
-                    claims.remove(0);
+            Message::Here { from } => self.add_peer(from),
+            Message::Bye { from } => self.peers.borrow_mut().retain(|p| *p != from),
+            Message::Need { version } => {
+                let held = self.session.borrow().version();
+                if held > Some(version) {
+                    // Already newer: the broadcast may have crossed the request.
+                    self.repeat_session();
+                } else if held == Some(version) && self.is_leader() {
+                    let inner = self.clone();
+                    // Joins this tab's renewal if one is in flight; it reports its own failures.
+                    spawn_local(async move {
+                        let _ = inner.renew().await;
+                    });
                 }
             }
+        }
+    }
+
+    fn repeat_session(&self) {
+        let shared = self.session.borrow().share();
+        if let Some(shared) = shared {
+            self.post(&Message::Session(shared));
         }
     }
 
@@ -125,11 +143,8 @@ impl Inner {
 
     /// Tells the other tabs about the session held now, and holds its marker soon.
     pub(super) fn share_session(self: &Rc<Self>) {
-        let shared = self.session.borrow().share();
-        if let Some(shared) = shared {
-            self.post(&Message::Session(shared));
-            self.hold_marker_soon();
-        }
+        self.repeat_session();
+        self.hold_marker_soon();
     }
 
     fn hold_marker_soon(self: &Rc<Self>) {
@@ -148,9 +163,8 @@ impl Inner {
         }
         let name = version_marker_name(&self.api_origin, version);
         if let Ok(lock) = locks.acquire(&name, true).await {
-            let still_current =
-                self.session.borrow().version() == Some(version) && self.channel.borrow().is_some();
-            if still_current {
+            let current = self.session.borrow().version() == Some(version);
+            if current && self.channel.borrow().is_some() {
                 let previous = self.marker.replace(Some(lock));
                 drop(previous);
             }
@@ -161,7 +175,7 @@ impl Inner {
     pub(super) fn notify_version(&self) {
         let waiters: Vec<_> = self.version_waiters.borrow_mut().drain(..).collect();
         for resolve in waiters {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 
@@ -203,35 +217,35 @@ impl Inner {
     }
 
     /// Takes this tab's turn at renewing tokens of version `before` (DESIGN rule 6): with Web
-    /// Locks, the exclusive refresh lock and the version markers; without, claims over the
-    /// channel. Without the channel (`crossTab: false`) every turn is this tab's.
+    /// Locks, the exclusive refresh lock and the version markers; without, the elected leader
+    /// renews. Without the channel (`crossTab: false`) every turn is this tab's.
     pub(super) async fn take_turn(&self, before: Option<u64>) -> Turn {
         if self.channel.borrow().is_none() {
             return Turn::Mine(None);
         }
-        match &self.locks {
-            Some(locks) => {
-                let Ok(lock) = locks
-                    .acquire(&refresh_lock_name(&self.api_origin), false)
-                    .await
-                else {
-                    return Turn::Unavailable;
-                };
-                let now = self.session.borrow().version();
-                let held = locks.held_names().await;
-                let newest = newest_marker(&self.api_origin, held.iter().map(String::as_str));
-                match after_lock(before, now, newest) {
-                    AfterLock::AlreadyRenewed => Turn::Adopted,
-                    AfterLock::AwaitVersion(_) => self.await_broadcast(before).await,
-                    AfterLock::Renew => Turn::Mine(Some(lock)),
-                }
+        let Some(locks) = &self.locks else {
+            return self.leader_turn(before).await;
+        };
+        let Ok(lock) = locks
+            .acquire(&refresh_lock_name(&self.api_origin), false)
+            .await
+        else {
+            return Turn::Unavailable;
+        };
+        let now = self.session.borrow().version();
+        let held = locks.held_names().await;
+        let newest = newest_marker(&self.api_origin, held.iter().map(String::as_str));
+        match after_lock(before, now, newest) {
+            AfterLock::AlreadyRenewed => Turn::Adopted,
+            AfterLock::AwaitVersion(_) => {
+                self.post(&Message::Ask);
+                self.await_broadcast(before).await
             }
-            None => self.claim_turn(before).await,
+            AfterLock::Renew => Turn::Mine(Some(lock)),
         }
     }
 
     async fn await_broadcast(&self, before: Option<u64>) -> Turn {
-        self.post(&Message::Ask);
         if self.wait_for_newer(before, AWAIT_BROADCAST_MS).await {
             Turn::Adopted
         } else {
@@ -239,40 +253,21 @@ impl Inner {
         }
     }
 
-    /// The fallback without Web Locks: a tab that already saw a fresh claim for this version
-    /// waits for its broadcast; otherwise it claims, waits [`CLAIM_WINDOW_MS`] for competing
-    /// claims, and the lowest tab id renews. A used refresh token is never presented as long as
-    /// the channel delivers within the window (it does within milliseconds).
-    async fn claim_turn(&self, before: Option<u64>) -> Turn {
-        let (Some(version), Some(me)) =
-            (before, self.channel.borrow().as_ref().map(Channel::tab_id))
-        else {
+    /// The fallback without Web Locks: the leader (lowest id among the live tabs) renews; a
+    /// follower asks it (`need`) and adopts its broadcast, and never presents the refresh token
+    /// itself — so a used one is never presented again. A follower that hears nothing in
+    /// [`AWAIT_BROADCAST_MS`] fails transiently and asks again after its backoff. Tabs leave
+    /// the election with `bye` on `pagehide`; a tab that vanished without one (a crash) stays
+    /// leader until the others reload, and their sessions then end at expiry rather than risk
+    /// a reused refresh token.
+    async fn leader_turn(&self, before: Option<u64>) -> Turn {
+        let Some(version) = before else {
             return Turn::Mine(None);
         };
-        let fresh = |c: &Claim| {
-            c.version == version && now_ms().saturating_sub(c.at_ms) < u64::from(AWAIT_BROADCAST_MS)
-        };
-        let someone_first = self.claims.borrow().iter().any(fresh);
-        if someone_first {
-            return self.await_broadcast(before).await;
+        if self.is_leader() {
+            return Turn::Mine(None);
         }
-        let mine_seq = self.claims.borrow().last().map_or(0, |c| c.seq + 1);
-        self.post(&Message::Claim { version, from: me });
-        let _ = JsFuture::from(sleep(CLAIM_WINDOW_MS)).await;
-        if self.session.borrow().version() > before {
-            return Turn::Adopted;
-        }
-        let competing: Vec<f64> = self
-            .claims
-            .borrow()
-            .iter()
-            .filter(|c| c.version == version && c.seq >= mine_seq)
-            .map(|c| c.from)
-            .collect();
-        if claim_wins(me, &competing) {
-            Turn::Mine(None)
-        } else {
-            self.await_broadcast(before).await
-        }
+        self.post(&Message::Need { version });
+        self.await_broadcast(before).await
     }
 }

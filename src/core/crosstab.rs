@@ -58,11 +58,11 @@ pub fn after_lock(before: Option<u64>, now: Option<u64>, newest_marker: Option<u
     }
 }
 
-/// Without Web Locks: several tabs that claim the renewal of the same version within the claim
-/// window settle it by their random tab ids — the lowest renews, the others wait for its
-/// broadcast. `mine` is this tab's id, `competing` the ids of the other claims for that version.
-pub fn claim_wins(mine: f64, competing: &[f64]) -> bool {
-    competing.iter().all(|other| mine < *other)
+/// Without Web Locks: the tabs elect a leader over the channel — each announces a random id,
+/// the lowest id among the live tabs leads, and only the leader renews; the others ask it and
+/// adopt its broadcast. `mine` is this tab's id, `peers` the ids of the other live tabs.
+pub fn leads(mine: f64, peers: &[f64]) -> bool {
+    peers.iter().all(|other| mine < *other)
 }
 
 fn join(parts: &[&str]) -> String {
@@ -134,9 +134,9 @@ mod tests {
     }
 
     #[test]
-    fn the_lowest_claim_wins() {
-        assert!(claim_wins(0.1, &[0.5, 0.9]));
-        assert!(!claim_wins(0.5, &[0.1]));
-        assert!(claim_wins(0.5, &[]));
+    fn the_lowest_id_leads() {
+        assert!(leads(0.1, &[0.5, 0.9]));
+        assert!(!leads(0.5, &[0.1, 0.9]));
+        assert!(leads(0.5, &[]), "a tab alone leads");
     }
 }
