@@ -238,3 +238,52 @@ describe("new tabs join", () => {
     }
   });
 });
+
+describe("release", () => {
+  const ourLocks = (tab) =>
+    tab.evaluate(async () => (await navigator.locks.query()).held.map((l) => l.name).filter((n) => n.startsWith("authfetch:")));
+
+  test("free() releases the tab's lock and channel; pagehide releases them and pageshow takes them back", { timeout: 30_000 }, async () => {
+    const { tabs, close } = await openTabs(3);
+    try {
+      await signInAll(tabs);
+      // Every tab holds the shared marker of the version it holds.
+      const held = await pollUntil(async () => {
+        const names = await ourLocks(tabs[0]);
+        return names.length === 3 ? names : undefined;
+      }, { timeout: 3000 });
+      assert.ok(held, `expected 3 version markers, saw ${await ourLocks(tabs[0])}`);
+      assert.equal(new Set(held).size, 1, "all tabs hold the same version");
+
+      // free(): the marker goes, and the freed client hears nothing more.
+      await tabs[2].evaluate(() => auth.free());
+      const afterFree = await pollUntil(async () => {
+        const names = await ourLocks(tabs[0]);
+        return names.length === 2 ? names : undefined;
+      }, { timeout: 3000 });
+      assert.ok(afterFree, `free() did not release the marker: ${await ourLocks(tabs[0])}`);
+
+      // pagehide: tab 2 lets go of its marker and channel, so a logout elsewhere does not reach it.
+      await tabs[1].evaluate(() => window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true })));
+      const afterHide = await pollUntil(async () => {
+        const names = await ourLocks(tabs[0]);
+        return names.length === 1 ? names : undefined;
+      }, { timeout: 3000 });
+      assert.ok(afterHide, `pagehide did not release the marker: ${await ourLocks(tabs[0])}`);
+      await tabs[0].evaluate(() => auth.logout());
+      await sleep(300);
+      assert.equal(await tabs[1].evaluate(() => auth.isAuthenticated), true, "a hidden page still heard the channel");
+
+      // pageshow (back from the back/forward cache): the channel reopens and the tab asks what it missed.
+      await tabs[0].evaluate((credentials) => auth.login(credentials), MARIA);
+      await tabs[1].evaluate(() => window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true })));
+      const rejoined = await pollUntil(async () => {
+        const [a, b] = await Promise.all(tabs.slice(0, 2).map((t) => t.evaluate(() => auth.expiresAt)));
+        return a !== undefined && a === b;
+      }, { timeout: 3000 });
+      assert.ok(rejoined, "after pageshow the tab did not take the session the other tab holds");
+    } finally {
+      await close();
+    }
+  });
+});
