@@ -100,8 +100,11 @@ fn first_string(value: &JsValue, paths: &[DotPath]) -> Option<String> {
 fn first_number(value: &JsValue, paths: &[DotPath]) -> Option<f64> {
     paths.iter().find_map(|p| {
         let v = at_path(value, p);
-        v.as_f64()
-            .or_else(|| v.as_string().and_then(|s| s.trim().parse().ok()))
+        v.as_f64().or_else(|| {
+            // parseFloat("3600"), the browser's own parser: no float parsing in the wasm.
+            let text = v.as_string().filter(|s| !s.trim().is_empty())?;
+            Some(js_sys::parse_float(&text)).filter(|n| n.is_finite())
+        })
     })
 }
 
@@ -134,9 +137,11 @@ pub(crate) fn server_error(
         return (None, None);
     };
     let code = at_path(json, &config.error_code_path);
-    let code = code
-        .as_string()
-        .or_else(|| code.as_f64().map(|n| n.to_string()));
+    let code = code.as_string().or_else(|| {
+        // A numeric code, as String(n) writes it: no float formatting in the wasm.
+        let n = js_sys::Number::from(code.as_f64()?);
+        n.to_string_with_radix(10).ok().map(String::from)
+    });
     (code, get(json, "message").as_string())
 }
 

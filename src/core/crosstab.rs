@@ -23,7 +23,9 @@ pub fn refresh_lock_name(api_origin: &str) -> String {
 
 /// The shared Web Lock held by every tab that holds tokens of `version`.
 pub fn version_marker_name(api_origin: &str, version: u64) -> String {
-    join(&["authfetch:", api_origin, ":v:", &version.to_string()])
+    let mut name = join(&["authfetch:", api_origin, ":v:"]);
+    push_decimal(&mut name, version);
+    name
 }
 
 /// The newest version among held lock names, as `navigator.locks.query()` lists them.
@@ -63,6 +65,25 @@ pub fn after_lock(before: Option<u64>, now: Option<u64>, newest_marker: Option<u
 /// adopt its broadcast. `mine` is this tab's id, `peers` the ids of the other live tabs.
 pub fn leads(mine: f64, peers: &[f64]) -> bool {
     peers.iter().all(|other| mine < *other)
+}
+
+/// Appends `n` in decimal (what `to_string` does, without the formatting machinery that would
+/// weigh on the wasm).
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for digit in digits.iter().take(len).rev() {
+        out.push(char::from(*digit));
+    }
 }
 
 fn join(parts: &[&str]) -> String {
@@ -131,6 +152,15 @@ mod tests {
         assert_eq!(after_lock(Some(100), Some(100), None), AfterLock::Renew);
         // A tab with no session yet (restore in cookie mode) and a live session elsewhere.
         assert_eq!(after_lock(None, None, Some(5)), AfterLock::AwaitVersion(5));
+    }
+
+    #[test]
+    fn versions_are_written_in_decimal() {
+        for n in [0, 7, 10, 1_795_292_050_970, u64::MAX] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl Origin {
         let mut origin = String::with_capacity(scheme.len() + 3 + end);
         origin.push_str(scheme);
         origin.push_str("://");
-        origin.push_str(&rest[..end]);
+        origin.push_str(rest.get(..end).unwrap_or(rest));
         Origin::parse(&origin)
     }
 
@@ -76,7 +76,7 @@ impl fmt::Debug for Origin {
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if authority.starts_with('[') {
         let end = authority.find(']')?;
-        let (host, rest) = authority.split_at(end + 1);
+        let (host, rest) = authority.split_at_checked(end + 1)?;
         match rest {
             "" => (host, None),
             _ => (host, Some(rest.strip_prefix(':')?)),
