@@ -23,7 +23,7 @@ use super::crosstab::{Channel, HeldLock, Locks, Message};
 use super::error::to_js;
 use super::events::{self, Events};
 use super::http::{self, EndpointCall};
-use super::js::{captured_fetch, get, now_ms, random, request_url, set};
+use super::js::{captured_fetch, get, global, now_ms, random, request_origin, set};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
 use super::replay::ReplayableRequest;
@@ -70,6 +70,9 @@ pub(super) struct Inner {
     pub(super) fetcher: RefCell<Option<FetchClosure>>,
     pub(super) events: Events,
     pub(super) fetch: Function,
+    /// The page's own origin (`location.origin`), where a path like `/v1/x` goes; empty in a
+    /// Worker with no location.
+    pub(super) page_origin: String,
     /// The API's origin (of `baseUrl`): names the channel and the locks shared by its tabs.
     pub(super) api_origin: String,
     /// The channel to the other tabs, while `crossTab` is on and the page is shown.
@@ -116,6 +119,9 @@ impl AuthClient {
             events,
             fetch,
             api_origin,
+            page_origin: get(&get(&global(), "location"), "origin")
+                .as_string()
+                .unwrap_or_default(),
             channel: RefCell::new(None),
             locks,
             marker: RefCell::new(None),
@@ -451,7 +457,8 @@ impl Inner {
     }
 
     async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        let allowed = request_url(&input).is_some_and(|url| self.is_allowed(&url));
+        let allowed = request_origin(&input, &self.page_origin)
+            .is_some_and(|origin| self.config.allowed_origins.allows(&origin));
         if !allowed {
             // Untouched: the caller's own arguments, to the page's own fetch.
             let promise: Promise = self

@@ -41,12 +41,15 @@ pub(crate) fn new_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Re
     Reflect::construct(&class, &js_sys::Array::of2(input, init))?.dyn_into()
 }
 
-/// The absolute URL `fetch(input)` would request, resolved against the document's base URL
-/// (a Worker's location) — without constructing a `Request`, which would consume a `Request`
-/// input's body. `None` when `fetch` itself would refuse the input.
-pub(crate) fn request_url(input: &JsValue) -> Option<String> {
+/// The origin `fetch(input)` would send to, resolved against the document's base URL (a
+/// Worker's location) — without constructing a `Request`, which would consume a `Request`
+/// input's body. A path like `"/v1/x"` is the page's own origin without parsing anything.
+/// `None` when `fetch` itself would refuse the input.
+pub(crate) fn request_origin(input: &JsValue, page_origin: &str) -> Option<String> {
     if let Some(request) = input.dyn_ref::<web_sys::Request>() {
-        return Some(request.url());
+        return web_sys::Url::new(&request.url())
+            .ok()
+            .map(|url| url.origin());
     }
     let text = match input.as_string() {
         Some(text) => text,
@@ -57,9 +60,21 @@ pub(crate) fn request_url(input: &JsValue) -> Option<String> {
     let base = get(&get(&global, "document"), "baseURI")
         .as_string()
         .or_else(|| get(&get(&global, "location"), "href").as_string())?;
+    // A plain path on a page whose base URL is on its own origin stays on that origin.
+    // Anything the URL parser might reinterpret (`//host`, a backslash, a tab or newline it
+    // strips) takes the full parse below.
+    let plain_path = text.starts_with('/')
+        && !text.starts_with("//")
+        && !text.contains(['\\', '\t', '\n', '\r']);
+    let base_on_page = !page_origin.is_empty()
+        && base.starts_with(page_origin)
+        && base.as_bytes().get(page_origin.len()) == Some(&b'/');
+    if plain_path && base_on_page {
+        return Some(page_origin.to_owned());
+    }
     web_sys::Url::new_with_base(&text, &base)
         .ok()
-        .map(|url| url.href())
+        .map(|url| url.origin())
 }
 
 /// Whether `value` is a `ReadableStream` (a body that can be read only once).
@@ -92,4 +107,54 @@ pub(crate) fn decode_jwt_segment(segment: &str) -> Option<JsValue> {
     }
     let binary = atob(&base64).ok()?;
     js_sys::JSON::parse(&binary).ok().filter(|v| v.is_object())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn request_origin_resolves_like_fetch() {
+        let page = get(&get(&global(), "location"), "origin")
+            .as_string()
+            .unwrap();
+        let origin = |input: JsValue| request_origin(&input, &page);
+        assert_eq!(
+            origin("/v1/cidadao/me".into()).as_deref(),
+            Some(page.as_str())
+        );
+        assert_eq!(
+            origin("relative/path".into()).as_deref(),
+            Some(page.as_str())
+        );
+        // What the URL parser reinterprets as another host must never count as the page.
+        for sneaky in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+        ] {
+            assert_eq!(
+                origin(sneaky.into()).as_deref(),
+                Some("http://evil.example"),
+                "{sneaky:?}"
+            );
+        }
+        assert_eq!(
+            origin("https://api.example.com:8443/v1".into()).as_deref(),
+            Some("https://api.example.com:8443")
+        );
+        let url = web_sys::Url::new("https://api.example.com/x").unwrap();
+        assert_eq!(
+            origin(url.into()).as_deref(),
+            Some("https://api.example.com")
+        );
+        let request = web_sys::Request::new_with_str("https://files.example.com/a").unwrap();
+        assert_eq!(
+            origin(request.into()).as_deref(),
+            Some("https://files.example.com")
+        );
+        assert_eq!(origin("http://[bad".into()), None);
+    }
 }

@@ -7,43 +7,77 @@
 //! re-sent identically on the retry. A `ReadableStream` body given in `init` is read as it is
 //! sent and cannot be replayed: it goes out uncloned, and a retry is refused.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Request;
 
 use super::js::{get, is_readable_stream, new_request};
 
-/// The pristine request a call's attempts are cloned from.
+/// The pristine request a call's attempts are cloned from — or, for a call with no body and
+/// a URL for input (most API reads), just its arguments: each attempt is built afresh from them,
+/// which costs one `Request` per attempt instead of two.
 #[derive(Debug)]
 pub(crate) struct ReplayableRequest {
-    template: Request,
+    source: Source,
+    /// The first attempt of an `Arguments` source, built up front to validate the input.
+    first: Option<Request>,
     one_shot: bool,
     sent: bool,
+}
+
+#[derive(Debug)]
+enum Source {
+    Template(Request),
+    Arguments { input: JsValue, init: JsValue },
 }
 
 impl ReplayableRequest {
     /// Builds the request like `fetch(input, init)` would. Errors: fetch's own `TypeError` for
     /// input it would refuse (a bad URL, a used body), passed through unchanged.
     pub(crate) fn new(input: &JsValue, init: &JsValue) -> Result<Self, JsValue> {
+        let body = if init.is_object() {
+            get(init, "body")
+        } else {
+            JsValue::UNDEFINED
+        };
+        let bodyless = body.is_undefined() || body.is_null();
+        if bodyless && input.dyn_ref::<Request>().is_none() {
+            // Built now once, so that input fetch refuses fails here, as fetch would.
+            let first = new_request(input, init)?;
+            let source = Source::Arguments {
+                input: input.clone(),
+                init: init.clone(),
+            };
+            return Ok(ReplayableRequest {
+                source,
+                first: Some(first),
+                one_shot: false,
+                sent: false,
+            });
+        }
         let template = new_request(input, init)?;
-        let one_shot = init.is_object() && is_readable_stream(&get(init, "body"));
+        let one_shot = is_readable_stream(&body);
         Ok(ReplayableRequest {
-            template,
+            source: Source::Template(template),
             one_shot,
             sent: false,
+            first: None,
         })
     }
 
     /// The next attempt with `authorization` set, or `None` when the body was a one-shot stream
     /// that has already been sent (the caller rejects `body_not_replayable`).
     pub(crate) fn attempt(&mut self, authorization: &str) -> Option<Request> {
-        let request = if self.one_shot {
-            if self.sent {
-                return None;
+        let request = match (&self.source, self.first.take()) {
+            (Source::Arguments { .. }, Some(first)) => first,
+            (Source::Arguments { input, init }, None) => new_request(input, init).ok()?,
+            (Source::Template(template), _) if self.one_shot => {
+                if self.sent {
+                    return None;
+                }
+                // The handle, not a JS clone: a stream body goes out as it is.
+                Clone::clone(template)
             }
-            // The handle, not a JS clone: a stream body goes out as it is.
-            Clone::clone(&self.template)
-        } else {
-            Request::clone(&self.template).ok()?
+            (Source::Template(template), _) => Request::clone(template).ok()?,
         };
         self.sent = true;
         // A `no-cors` request silently ignores the header, as the platform does.
