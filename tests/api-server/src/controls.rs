@@ -15,9 +15,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::app::bearer_token;
+use crate::clock;
 use crate::errors::ApiError;
 use crate::pgben::UPLOAD_LIMIT;
-use crate::state::{AppState, FaultPlan, RefreshFault, Settings};
+use crate::state::{AppState, Dialect, Fault, FaultPlan, Settings};
 
 /// The `/__control` routes; nest them under `/__control`.
 pub fn control_routes() -> Router<AppState> {
@@ -25,9 +26,12 @@ pub fn control_routes() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/config", get(config).post(set_config))
         .route("/fail-refresh", get(pending_faults).post(fail_refresh))
+        .route("/fail-login", get(pending_login_faults).post(fail_login))
         .route("/expire-access", post(expire_access))
         .route("/revoke", post(revoke))
         .route("/counters", get(counters))
+        .route("/journal", get(journal))
+        .route("/uploads", get(uploads))
         .route("/uploads/{id}", get(upload))
         .route("/uploads/{id}/content", get(upload_content))
         .fallback(not_found)
@@ -76,11 +80,26 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
 }
 
 fn config_body(s: Settings) -> Json<Value> {
+    let by_prefix: Map<String, Value> = Dialect::ALL
+        .iter()
+        .map(|d| (d.prefix().to_owned(), s.access_ttl_for(*d).into()))
+        .collect();
     Json(json!({
         "accessTtlSeconds": s.access_ttl_s,
         "refreshTtlSeconds": s.refresh_ttl_s,
-        "maxFailedLogins": s.max_failed_logins
+        "maxFailedLogins": s.max_failed_logins,
+        "refreshCookie": s.refresh_cookie,
+        "accessTtlSecondsByPrefix": by_prefix
     }))
+}
+
+/// A boolean field, if present.
+fn boolean(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(bad_request(format!("{key} must be true or false"))),
+    }
 }
 
 async fn config(State(state): State<AppState>) -> Json<Value> {
@@ -102,17 +121,23 @@ async fn set_config(
             integer(&map, "accessTtlSeconds")?,
             integer(&map, "refreshTtlSeconds")?,
             max,
+            boolean(&map, "refreshCookie")?,
         ))
     });
-    let (access, refresh, max) = match parsed {
+    let (access, refresh, max, cookie) = match parsed {
         Ok(fields) => fields,
         Err(e) => return e.at(uri.path()),
     };
     let settings = state.with(|b| {
         let s = &mut b.settings;
-        s.access_ttl_s = access.unwrap_or(s.access_ttl_s);
+        if let Some(access) = access {
+            // From now on every dialect issues with it (see Settings::access_ttl_for).
+            s.access_ttl_s = access;
+            s.access_ttl_uniform = true;
+        }
         s.refresh_ttl_s = refresh.unwrap_or(s.refresh_ttl_s);
         s.max_failed_logins = max.unwrap_or(s.max_failed_logins);
+        s.refresh_cookie = cookie.unwrap_or(s.refresh_cookie);
         *s
     });
     config_body(settings).into_response()
@@ -122,9 +147,10 @@ fn plan_body(plan: Option<FaultPlan>) -> Json<Value> {
     Json(match plan {
         None => json!({"count": 0, "mode": null}),
         Some(FaultPlan { remaining, fault }) => match fault {
-            RefreshFault::Status(code) => json!({"count": remaining, "mode": code.to_string()}),
-            RefreshFault::Drop => json!({"count": remaining, "mode": "drop"}),
-            RefreshFault::Delay(d) => {
+            Fault::Status(code) => json!({"count": remaining, "mode": code.to_string()}),
+            Fault::Reject => json!({"count": remaining, "mode": "401"}),
+            Fault::Drop => json!({"count": remaining, "mode": "drop"}),
+            Fault::Delay(d) => {
                 json!({"count": remaining, "mode": "delay", "delayMs": d.as_millis() as u64})
             }
         },
@@ -135,32 +161,31 @@ async fn pending_faults(State(state): State<AppState>) -> Json<Value> {
     plan_body(state.with(|b| b.refresh_faults))
 }
 
-/// Parses `{count, mode, delayMs?}`; `mode` may also be the number 500 or 503.
+async fn pending_login_faults(State(state): State<AppState>) -> Json<Value> {
+    plan_body(state.with(|b| b.login_faults))
+}
+
+const MODES: &str = "mode must be \"401\", \"500\", \"503\", \"delay\" or \"drop\"";
+
+/// Parses `{count, mode, delayMs?}`; `mode` may also be the number 401, 500 or 503.
 fn parse_fault_plan(map: &Map<String, Value>) -> Result<Option<FaultPlan>, ApiError> {
     let count = integer(map, "count")?.unwrap_or(1);
     let count = u32::try_from(count).map_err(|_| bad_request("count is too large".into()))?;
     let mode = match map.get("mode") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            return Err(bad_request(
-                "mode must be \"500\", \"503\", \"delay\" or \"drop\"".into(),
-            ))
-        }
+        _ => return Err(bad_request(MODES.into())),
     };
     let fault = match mode.as_str() {
-        "500" => RefreshFault::Status(500),
-        "503" => RefreshFault::Status(503),
-        "drop" => RefreshFault::Drop,
+        "401" => Fault::Reject,
+        "500" => Fault::Status(500),
+        "503" => Fault::Status(503),
+        "drop" => Fault::Drop,
         "delay" => match integer(map, "delayMs")? {
-            Some(ms) => RefreshFault::Delay(Duration::from_millis(ms)),
+            Some(ms) => Fault::Delay(Duration::from_millis(ms)),
             None => return Err(bad_request("delay needs delayMs".into())),
         },
-        _ => {
-            return Err(bad_request(
-                "mode must be \"500\", \"503\", \"delay\" or \"drop\"".into(),
-            ))
-        }
+        _ => return Err(bad_request(MODES.into())),
     };
     Ok((count > 0).then_some(FaultPlan {
         remaining: count,
@@ -178,8 +203,24 @@ async fn fail_refresh(
         Err(e) => return e.at(uri.path()),
     };
     state.with(|b| b.refresh_faults = plan);
-    if matches!(plan, Some(p) if p.fault == RefreshFault::Drop) {
+    if matches!(plan, Some(p) if p.fault == Fault::Drop) {
         // See serve.rs: the dropped request must not travel on a reused connection.
+        state.connections.close_idle();
+    }
+    plan_body(plan).into_response()
+}
+
+async fn fail_login(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let plan = match object(&body).and_then(|map| parse_fault_plan(&map)) {
+        Ok(plan) => plan,
+        Err(e) => return e.at(uri.path()),
+    };
+    state.with(|b| b.login_faults = plan);
+    if matches!(plan, Some(p) if p.fault == Fault::Drop) {
         state.connections.close_idle();
     }
     plan_body(plan).into_response()
@@ -213,23 +254,36 @@ async fn counters(State(state): State<AppState>) -> Response {
     Json(state.with(|b| b.counters.clone())).into_response()
 }
 
+async fn journal(State(state): State<AppState>) -> Response {
+    let requests = state.with(|b| b.journal.iter().cloned().collect::<Vec<_>>());
+    Json(json!({ "requests": requests })).into_response()
+}
+
+fn upload_summary(u: &crate::state::Upload) -> Value {
+    json!({
+        "id": u.id,
+        "nomeArquivo": u.nome_arquivo,
+        "tamanhoBytes": u.bytes.len(),
+        "sha256": u.sha256,
+        "tipoDocumento": u.tipo_documento,
+        "contentType": u.content_type,
+        "path": u.path,
+        "tokenIssuedBy": u.token.map(|(issued, _)| issued.as_str()),
+        "tokenIssuedAt": u.token.map(|(_, ms)| clock::iso_millis(ms))
+    })
+}
+
+async fn uploads(State(state): State<AppState>) -> Response {
+    let list = state.with(|b| b.uploads.values().map(upload_summary).collect::<Vec<_>>());
+    Json(json!({ "uploads": list })).into_response()
+}
+
 async fn upload(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Response {
-    let found = state.with(|b| {
-        b.uploads.get(&id).map(|u| {
-            json!({
-                "id": u.id,
-                "nomeArquivo": u.nome_arquivo,
-                "tamanhoBytes": u.bytes.len(),
-                "sha256": u.sha256,
-                "tipoDocumento": u.tipo_documento,
-                "contentType": u.content_type
-            })
-        })
-    });
+    let found = state.with(|b| b.uploads.get(&id).map(upload_summary));
     match found {
         Some(body) => Json(body).into_response(),
         None => ApiError::not_found().at(uri.path()),
@@ -499,15 +553,39 @@ mod tests {
     async fn config_changes_later_tokens_and_reset_restores_everything() {
         let (router, _) = testing::app();
         let (old, _) = login_maria(&router).await;
+        let initial = json!({
+            "accessTtlSeconds": 3600,
+            "refreshTtlSeconds": 2592000,
+            "maxFailedLogins": 5,
+            "refreshCookie": false,
+            "accessTtlSecondsByPrefix": {"/s000": 3600, "/s001": 3600, "/s002": 7200, "/s003": 900, "/v1": 3600}
+        });
+        assert_eq!(
+            get(&router, "/__control/config", None).await.json(),
+            initial
+        );
         let r = post(
             &router,
             "/__control/config",
-            json!({"accessTtlSeconds": 5, "refreshTtlSeconds": 60, "maxFailedLogins": 1}),
+            json!({"accessTtlSeconds": 5, "refreshTtlSeconds": 60, "maxFailedLogins": 1, "refreshCookie": true}),
             None,
         )
         .await;
-        let want = json!({"accessTtlSeconds": 5, "refreshTtlSeconds": 60, "maxFailedLogins": 1});
+        let want = json!({
+            "accessTtlSeconds": 5,
+            "refreshTtlSeconds": 60,
+            "maxFailedLogins": 1,
+            "refreshCookie": true,
+            "accessTtlSecondsByPrefix": {"/s000": 5, "/s001": 5, "/s002": 5, "/s003": 5, "/v1": 5}
+        });
         assert_eq!(r.json(), want);
+        // Fields left out keep their values.
+        assert_eq!(
+            post(&router, "/__control/config", json!({}), None)
+                .await
+                .json(),
+            want
+        );
         assert_eq!(get(&router, "/__control/config", None).await.json(), want);
         let r = post(
             &router,
@@ -517,14 +595,13 @@ mod tests {
         )
         .await;
         assert_eq!(r.json()["expiresIn"], 5);
-        let r = post(
-            &router,
-            "/__control/config",
+        for bad in [
             json!({"accessTtlSeconds": "x"}),
-            None,
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+            json!({"refreshCookie": 1}),
+        ] {
+            let r = post(&router, "/__control/config", bad, None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        }
         // One wrong password locks now.
         let r = post(
             &router,
@@ -546,7 +623,7 @@ mod tests {
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(
             get(&router, "/__control/config", None).await.json(),
-            json!({"accessTtlSeconds": 3600, "refreshTtlSeconds": 2592000, "maxFailedLogins": 5})
+            initial
         );
         assert_eq!(
             get(&router, "/__control/fail-refresh", None).await.json()["count"],
@@ -668,5 +745,195 @@ mod tests {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         // The API itself is there.
         login_maria(&router).await;
+    }
+
+    #[tokio::test]
+    async fn fail_login_applies_to_every_dialect_in_its_own_shape() {
+        let (router, _) = testing::app();
+        let logins = [
+            (
+                "/s000/auth/login",
+                json!({"username": "integracao", "password": "s3nh4-integr@cao"}),
+            ),
+            (
+                "/s001/auth/login",
+                json!({"email": "user@exemplo.com", "password": "senha-nortus"}),
+            ),
+            (
+                "/s002/auth/login",
+                json!({"email_user": "thiago@thc.com", "password_user": "123455678"}),
+            ),
+            (
+                "/s003/auth",
+                json!({"email": "usuario@example.com", "password": "senha-coinpay"}),
+            ),
+            (
+                "/v1/auth/login",
+                json!({"email": "maria.oliveira@exemplo.com", "senha": "S3nh4F0rt3!"}),
+            ),
+        ];
+        let r = post(
+            &router,
+            "/__control/fail-login",
+            json!({"count": 5, "mode": "401"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json(), json!({"count": 5, "mode": "401"}));
+        let mut bodies = vec![];
+        for (path, creds) in &logins {
+            let r = post(&router, path, creds.clone(), None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+            bodies.push(String::from_utf8(r.bytes.to_vec()).unwrap());
+        }
+        assert_eq!(bodies[0], r#"{"message":"Credenciais inválidas"}"#);
+        assert_eq!(bodies[1], "");
+        assert_eq!(bodies[2], r#"{"message":"Credenciais inválidas"}"#);
+        assert_eq!(
+            bodies[3],
+            r#"{"error":"invalid_credentials","message":"Credenciais inválidas"}"#
+        );
+        assert!(
+            bodies[4].contains(r#""errorCode":"AUTH_001""#),
+            "{}",
+            bodies[4]
+        );
+        assert!(bodies[4].contains(r#""statusCode":401"#), "{}", bodies[4]);
+        // Used up: every login works again; nothing was locked.
+        assert_eq!(
+            get(&router, "/__control/fail-login", None).await.json(),
+            json!({"count": 0, "mode": null})
+        );
+        for (path, creds) in &logins {
+            let r = post(&router, path, creds.clone(), None).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+        }
+        let c = testing::counters(&router).await;
+        assert_eq!(
+            (c["logins"].as_u64(), c["loginFailures"].as_u64()),
+            (Some(5), Some(5))
+        );
+        // Every mode, and a drop asks for fresh connections as for refresh.
+        for (mode, status) in [("500", 500), ("503", 503)] {
+            post(
+                &router,
+                "/__control/fail-login",
+                json!({"count": 1, "mode": mode}),
+                None,
+            )
+            .await;
+            let r = post(&router, logins[4].0, logins[4].1.clone(), None).await;
+            assert_eq!(r.status.as_u16(), status);
+        }
+        let r = post(
+            &router,
+            "/__control/fail-login",
+            json!({"count": 1, "mode": "drop"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.headers[header::CONNECTION], "close");
+        let r = post(
+            &router,
+            "/__control/fail-login",
+            json!({"count": 1, "mode": "teapot"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn expire_access_revoke_and_counters_cover_every_dialect() {
+        let (router, state) = testing::app();
+        let s000 = post(
+            &router,
+            "/s000/auth/login",
+            json!({"username": "integracao", "password": "s3nh4-integr@cao"}),
+            None,
+        )
+        .await
+        .json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let s001 = post(
+            &router,
+            "/s001/auth/login",
+            json!({"email": "user@exemplo.com", "password": "senha-nortus"}),
+            None,
+        )
+        .await
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let s002 = post(
+            &router,
+            "/s002/auth/login",
+            json!({"email_user": "thiago@thc.com", "password_user": "123455678"}),
+            None,
+        )
+        .await
+        .json()["tokens"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let s003 = post(
+            &router,
+            "/s003/auth",
+            json!({"email": "usuario@example.com", "password": "senha-coinpay"}),
+            None,
+        )
+        .await
+        .json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (v1, _) = login_maria(&router).await;
+        let routes = [
+            ("/s000/api/status", &s000),
+            ("/s001/api/clientes", &s001),
+            ("/s002/users/me", &s002),
+            ("/s003/dados-pessoais", &s003),
+            ("/v1/cidadao/me", &v1),
+        ];
+        for (path, token) in routes {
+            assert_eq!(get(&router, path, Some(token)).await.status, StatusCode::OK);
+        }
+        let r = post(&router, "/__control/expire-access", json!({}), None).await;
+        assert_eq!(r.json()["expiredAccessTokens"], 5);
+        for (path, token) in routes {
+            let r = get(&router, path, Some(token)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        }
+        let r = post(&router, "/__control/revoke", json!({"all": true}), None).await;
+        assert_eq!(r.json()["revokedFamilies"], 5);
+        let c = testing::counters(&router).await;
+        assert_eq!(c["logins"], 5);
+        for (path, _) in routes {
+            assert_eq!(c["requests"][path], 2, "{path}");
+            assert_eq!(c["bearerRequests"][path], 2, "{path}");
+        }
+        assert_eq!(c["requests"]["/s003/auth"], 1);
+        // The journal has them in order, without tokens.
+        let j = get(&router, "/__control/journal", None).await;
+        let text = String::from_utf8(j.bytes.to_vec()).unwrap();
+        for (_, token) in routes {
+            assert!(!text.contains(token.as_str()));
+        }
+        let entries = j.json()["requests"].as_array().unwrap().clone();
+        assert_eq!(entries.len(), 15);
+        assert_eq!(
+            entries[0],
+            json!({"method": "POST", "path": "/s000/auth/login", "bearer": false})
+        );
+        assert_eq!(
+            entries[5],
+            json!({"method": "GET", "path": "/s000/api/status", "bearer": true})
+        );
+        state.reset();
+        let j = get(&router, "/__control/journal", None).await.json();
+        assert_eq!(j["requests"], json!([]));
     }
 }

@@ -1,6 +1,7 @@
 //! `api-server`: the reference API server for authfetch's demo and browser tests.
 //!
-//! It speaks the seed APIs (PGBen under `/v1` so far), serves the demo's files, plays a
+//! It speaks the five seed APIs (PGBen under `/v1`, the others under `/s000` … `/s003`),
+//! serves the demo's files, plays a
 //! foreign origin on a second port, and with `--test-controls` lets tests steer and observe
 //! it. README.md beside this crate is the contract. Once both ports are bound it prints one
 //! JSON line on stdout, `{"event":"listening","port":P,"foreignPort":F}`, and nothing else
@@ -10,9 +11,14 @@ mod app;
 mod clock;
 mod controls;
 mod errors;
+mod faults;
 mod foreign;
 mod ids;
 mod pgben;
+mod s000;
+mod s001;
+mod s002;
+mod s003;
 mod serve;
 mod state;
 mod statics;
@@ -33,9 +39,11 @@ use crate::state::{AppState, Settings};
 const USAGE: &str = "\
 usage: api-server [--port 8080] [--foreign-port 8081] [--host 127.0.0.1]
                   [--access-ttl 3600] [--refresh-ttl 2592000] [--max-failed-logins 5]
-                  [--www www] [--pkg pkg] [--test-controls]
+                  [--refresh-cookie] [--www www] [--pkg pkg] [--test-controls]
 
-Port 0 picks a free port. TTLs are seconds. --max-failed-logins 0 never locks.
+Port 0 picks a free port. TTLs are seconds. Without --access-ttl each dialect issues access
+tokens with its seed's lifetime; with it, every dialect uses that. --max-failed-logins 0 never
+locks. --refresh-cookie: PGBen's refresh token travels in an HttpOnly cookie.
 Prints {\"event\":\"listening\",\"port\":P,\"foreignPort\":F} once both ports are bound.
 ";
 
@@ -91,10 +99,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         match name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--test-controls" if inline.is_none() => options.test_controls = true,
+            "--refresh-cookie" if inline.is_none() => options.settings.refresh_cookie = true,
             "--host" => options.host = value()?,
             "--port" => options.port = number(&name, &value()?)?,
             "--foreign-port" => options.foreign_port = number(&name, &value()?)?,
-            "--access-ttl" => options.settings.access_ttl_s = number(&name, &value()?)?,
+            "--access-ttl" => {
+                options.settings.access_ttl_s = number(&name, &value()?)?;
+                options.settings.access_ttl_uniform = true;
+            }
             "--refresh-ttl" => options.settings.refresh_ttl_s = number(&name, &value()?)?,
             "--max-failed-logins" => {
                 options.settings.max_failed_logins = number(&name, &value()?)?;
@@ -251,6 +263,7 @@ mod tests {
             "demo",
             "--pkg=build/pkg",
             "--test-controls",
+            "--refresh-cookie",
         ]));
         let want = Options {
             host: "0.0.0.0".into(),
@@ -258,8 +271,10 @@ mod tests {
             foreign_port: 0,
             settings: Settings {
                 access_ttl_s: 5,
+                access_ttl_uniform: true,
                 refresh_ttl_s: 60,
                 max_failed_logins: 0,
+                refresh_cookie: true,
             },
             www: "demo".into(),
             pkg: "build/pkg".into(),
@@ -279,6 +294,7 @@ mod tests {
             .unwrap_err()
             .contains("--bogus"));
         assert!(parse_args(args(&["--test-controls=yes"])).is_err());
+        assert!(parse_args(args(&["--refresh-cookie=1"])).is_err());
     }
 
     /// Binds both ports on 0 as the binary does, serves them in the background, and answers

@@ -10,7 +10,7 @@ use axum::extract::{
     DefaultBodyLimit, FromRequestParts, Multipart, OriginalUri, Path, Query, State,
 };
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Extension, Json, Router};
@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 use crate::app::bearer_token;
 use crate::clock;
 use crate::errors::ApiError;
+use crate::faults::{self, Endpoint, Injected};
 use crate::ids;
 use crate::serve::ConnHandle;
-use crate::state::{AppState, Bookkeeping, Lockout, RefreshFault, Upload};
+use crate::state::{AppState, Bookkeeping, Dialect, Lockout, Upload};
 use crate::tokens::{AccessClaims, AccessRejection, RefreshRejection, TokenPair};
 
 /// Largest upload accepted, bytes: well above what a browser test sends, far below memory.
@@ -212,12 +213,102 @@ fn token_body(pair: &TokenPair) -> Map<String, Value> {
     body
 }
 
+/// The refresh token's cookie in cookie mode (seed 004's advice: "Armazene o refresh token em
+/// HTTP-Only cookies"). Scoped to the auth endpoints, so that it never rides along with API
+/// calls, and `SameSite=Strict`, so that no other site can make the browser send it.
+pub const REFRESH_COOKIE: &str = "pgben_refresh";
+const COOKIE_ATTRIBUTES: &str = "HttpOnly; SameSite=Strict; Path=/v1/auth";
+
+/// Whether the request reached us over https: directly (an absolute `https:` request target)
+/// or through a proxy that says so (`X-Forwarded-Proto: https`, `Forwarded: proto=https`).
+fn over_https(uri: &Uri, headers: &HeaderMap) -> bool {
+    let says_https = |name: header::HeaderName, needle: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains(needle))
+        })
+    };
+    uri.scheme_str() == Some("https")
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+        || says_https(header::FORWARDED, "proto=https")
+}
+
+/// `Set-Cookie` for `token`; an empty token clears the cookie (`Max-Age=0`).
+fn set_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    let clear = if token.is_empty() { "; Max-Age=0" } else { "" };
+    let secure = if secure { "; Secure" } else { "" };
+    // A JWT is base64url and dots: always a valid header value; None only for a bug.
+    HeaderValue::from_str(&format!(
+        "{REFRESH_COOKIE}={token}; {COOKIE_ATTRIBUTES}{clear}{secure}"
+    ))
+    .ok()
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then_some(value)
+        })
+}
+
+/// A login or refresh answer: in cookie mode the refresh token goes into the cookie and out of
+/// the body.
+fn token_answer(
+    pair: &TokenPair,
+    extra: Option<(&str, Value)>,
+    cookie_mode: bool,
+    secure: bool,
+) -> Response {
+    let mut body = token_body(pair);
+    if let Some((key, value)) = extra {
+        body.insert(key.to_owned(), value);
+    }
+    if !cookie_mode {
+        return Json(body).into_response();
+    }
+    // shift_remove: keep the seed's field order (remove would swap the last field in).
+    body.shift_remove("refreshToken");
+    match set_cookie(&pair.refresh_token, secure) {
+        Some(cookie) => ([(header::SET_COOKIE, cookie)], Json(body)).into_response(),
+        None => ApiError::internal().at("/v1/auth"),
+    }
+}
+
+/// Answers an injected failure of the login or refresh endpoint in PGBen's shape.
+fn injected(injected: Injected, rejection: ApiError, path: &str) -> Response {
+    match injected {
+        Injected::Status(503) => ApiError::unavailable().at(path),
+        Injected::Status(_) => ApiError::internal().at(path),
+        Injected::Reject => rejection.at(path),
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
+    conn: Option<Extension<ConnHandle>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = uri.path();
+    if let Some(failure) = faults::gate(&state, Endpoint::Login, conn).await {
+        // Mode "401": the credentials refused, with a 401 instead of the usual 400.
+        let refused = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Credenciais inválidas",
+            "AUTH_001",
+        );
+        return injected(failure, refused, path);
+    }
     let now = clock::now_ms();
     let credentials = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
         let email = v.get("email")?.as_str()?.trim().to_lowercase();
@@ -237,15 +328,18 @@ async fn login(
     let mut claims = Map::new();
     claims.insert("email".into(), user.email.into());
     claims.insert("perfis".into(), json!(user.perfis));
+    let settings = state.settings();
     let pair = state
         .pgben_tokens
-        .issue(user.id, claims, state.settings().lifetimes(), now);
-    let mut body = token_body(&pair);
-    body.insert(
-        "usuario".into(),
-        json!({"id": user.id, "nome": user.nome, "email": user.email, "perfis": user.perfis}),
-    );
-    Json(body).into_response()
+        .issue(user.id, claims, settings.lifetimes(Dialect::PgBen), now);
+    let usuario =
+        json!({"id": user.id, "nome": user.nome, "email": user.email, "perfis": user.perfis});
+    token_answer(
+        &pair,
+        Some(("usuario", usuario)),
+        settings.refresh_cookie,
+        over_https(&uri, &headers),
+    )
 }
 
 /// Decides a login attempt for `email` (lower-cased); `user` is the user whose password
@@ -284,58 +378,64 @@ async fn refresh(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     conn: Option<Extension<ConnHandle>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = uri.path();
-    let fault = state.with(|b| {
-        b.counters.refresh_requests += 1;
-        let fault = b.take_refresh_fault();
-        if matches!(fault, Some(RefreshFault::Status(_) | RefreshFault::Drop)) {
-            b.counters.refresh_failures += 1;
-        }
-        fault
-    });
-    match fault {
-        Some(RefreshFault::Status(503)) => return ApiError::unavailable().at(path),
-        Some(RefreshFault::Status(_)) => return ApiError::internal().at(path),
-        Some(RefreshFault::Drop) => match conn {
-            Some(Extension(conn)) => {
-                conn.kill();
-                // The connection task drops this future with the connection.
-                return std::future::pending().await;
-            }
-            // Only a router called without `serve` (the unit tests) gets here.
-            None => return ApiError::internal().at(path),
-        },
-        Some(RefreshFault::Delay(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+    if let Some(failure) = faults::gate(&state, Endpoint::Refresh, conn).await {
+        return injected(failure, ApiError::invalid_refresh_token(), path);
     }
-    let presented = serde_json::from_slice::<Value>(&body)
+    let settings = state.settings();
+    let from_body = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("refreshToken")?.as_str().map(str::to_owned));
-    let life = state.settings().lifetimes();
+    // Cookie mode: a body without a refresh token (none at all, as authfetch sends) means the
+    // cookie's.
+    let from_cookie = from_body.is_none() && settings.refresh_cookie;
+    let presented = from_body.or_else(|| {
+        from_cookie
+            .then(|| cookie(&headers, REFRESH_COOKIE).map(str::to_owned))
+            .flatten()
+    });
     let result = match presented {
-        Some(token) => state.pgben_tokens.rotate(&token, life, clock::now_ms()),
+        Some(token) => {
+            state
+                .pgben_tokens
+                .rotate(&token, settings.lifetimes(Dialect::PgBen), clock::now_ms())
+        }
         None => Err(RefreshRejection::Invalid),
     };
-    state.with(|b| match result {
-        Ok(_) => b.counters.refreshes += 1,
-        Err(rejection) => {
-            b.counters.refresh_failures += 1;
-            if rejection == RefreshRejection::Reused {
-                b.counters.reuse_detections += 1;
-            }
-        }
-    });
+    state.with(|b| b.count_refresh(result.as_ref().map(drop).map_err(|r| *r)));
+    let secure = over_https(&uri, &headers);
     match result {
-        Ok(pair) => Json(token_body(&pair)).into_response(),
-        Err(_) => ApiError::invalid_refresh_token().at(path),
+        Ok(pair) => token_answer(&pair, None, settings.refresh_cookie, secure),
+        Err(_) => {
+            let mut answer = ApiError::invalid_refresh_token().at(path);
+            // A refused cookie is useless: tell the browser to drop it.
+            if from_cookie {
+                if let Some(clear) = set_cookie("", secure) {
+                    answer.headers_mut().insert(header::SET_COOKIE, clear);
+                }
+            }
+            answer
+        }
     }
 }
 
-async fn logout(State(state): State<AppState>, caller: Caller) -> StatusCode {
+async fn logout(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Response {
     state.pgben_tokens.revoke_family(&caller.claims.sid);
-    StatusCode::NO_CONTENT
+    let mut answer = StatusCode::NO_CONTENT.into_response();
+    if state.settings().refresh_cookie {
+        if let Some(clear) = set_cookie("", over_https(&uri, &headers)) {
+            answer.headers_mut().insert(header::SET_COOKIE, clear);
+        }
+    }
+    answer
 }
 
 async fn create_cidadao(OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
@@ -470,7 +570,7 @@ async fn meus_beneficios(_caller: Caller, OriginalUri(uri): OriginalUri) -> Json
 
 async fn upload(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     OriginalUri(uri): OriginalUri,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -525,6 +625,8 @@ async fn upload(
     });
     let stored = Upload {
         id: id.clone(),
+        path: "/v1/documento/upload",
+        token: state.pgben_tokens.issued(&caller.claims.jti),
         nome_arquivo,
         tipo_documento,
         content_type,
@@ -634,7 +736,7 @@ async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
 mod tests {
     use super::*;
     use crate::state::Settings;
-    use crate::testing::{self, get, login_maria, post, send};
+    use crate::testing::{self, get, login_maria, multipart, post, send};
     use axum::body::Body;
     use axum::http::{header, Method, Request};
 
@@ -893,7 +995,7 @@ mod tests {
                 .issue(
                     "550e8400-e29b-41d4-a716-446655440000",
                     Map::new(),
-                    state.settings().lifetimes(),
+                    state.settings().lifetimes(Dialect::PgBen),
                     clock::now_ms(),
                 )
                 .access_token;
@@ -1074,41 +1176,8 @@ mod tests {
         assert_eq!(r.json()["errorCode"], "VAL_001");
     }
 
-    /// A form part: name, optional (file name, content type), bytes.
-    type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
-
-    fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
-        let boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
-        let mut body = Vec::new();
-        for (name, file, bytes) in parts {
-            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            match file {
-                Some((filename, content_type)) => body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-                    )
-                    .as_bytes(),
-                ),
-                None => body.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-                ),
-            }
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        (format!("multipart/form-data; boundary={boundary}"), body)
-    }
-
     fn upload_request(content_type: &str, body: Vec<u8>, bearer: Option<&str>) -> Request<Body> {
-        let mut b = Request::builder()
-            .method(Method::POST)
-            .uri("/v1/documento/upload")
-            .header(header::CONTENT_TYPE, content_type);
-        if let Some(token) = bearer {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        b.body(Body::from(body)).unwrap()
+        testing::upload_request("/v1/documento/upload", content_type, body, bearer)
     }
 
     #[tokio::test]
@@ -1362,5 +1431,189 @@ mod tests {
         let c = testing::counters(&router).await;
         assert_eq!(c["refreshes"], 1);
         assert_eq!(c["reuseDetections"], 49);
+    }
+
+    fn set_cookie_of(r: &testing::Reply) -> Option<String> {
+        r.headers
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// The token in `pgben_refresh=<token>; …`.
+    fn cookie_token(set_cookie: &str) -> String {
+        let first = set_cookie.split(';').next().unwrap();
+        first.strip_prefix("pgben_refresh=").unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn cookie_mode_moves_the_refresh_token_into_an_http_only_cookie() {
+        let (router, _) = testing::app();
+        // Off by default: no cookie, and a cookie alone is no refresh token.
+        let r = post(
+            &router,
+            "/v1/auth/login",
+            json!({"email": MARIA, "senha": "S3nh4F0rt3!"}),
+            None,
+        )
+        .await;
+        assert!(set_cookie_of(&r).is_none());
+        let plain_refresh = r.json()["refreshToken"].as_str().unwrap().to_owned();
+        let r = testing::post_with(
+            &router,
+            "/v1/auth/refresh-token",
+            None,
+            &[(header::COOKIE, &format!("pgben_refresh={plain_refresh}"))],
+        )
+        .await;
+        assert_eq!(r.json()["errorCode"], "AUTH_007");
+
+        testing::config(&router, json!({"refreshCookie": true})).await;
+        let r = post(
+            &router,
+            "/v1/auth/login",
+            json!({"email": MARIA, "senha": "S3nh4F0rt3!"}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let body = r.json();
+        assert_eq!(
+            keys(&body),
+            ["accessToken", "expiresIn", "tipoToken", "usuario"]
+        );
+        let set = set_cookie_of(&r).unwrap();
+        let first = cookie_token(&set);
+        assert_eq!(
+            set,
+            format!("pgben_refresh={first}; HttpOnly; SameSite=Strict; Path=/v1/auth")
+        );
+        assert_eq!(testing::jwt_payload(&first)["sub"], body["usuario"]["id"]);
+
+        // No body, an empty one or an empty object: the cookie's token, rotated.
+        let mut current = first.clone();
+        for body in [None, Some(json!({}))] {
+            let r = testing::post_with(
+                &router,
+                "/v1/auth/refresh-token",
+                body,
+                &[(
+                    header::COOKIE,
+                    &format!("theme=dark; pgben_refresh={current}"),
+                )],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.bytes);
+            assert_eq!(keys(&r.json()), ["accessToken", "expiresIn", "tipoToken"]);
+            let next = cookie_token(&set_cookie_of(&r).unwrap());
+            assert_ne!(next, current);
+            current = next;
+        }
+        // Over https (behind a proxy that says so) the cookie is Secure.
+        let r = testing::post_with(
+            &router,
+            "/v1/auth/refresh-token",
+            None,
+            &[
+                (header::COOKIE, &format!("pgben_refresh={current}")),
+                (
+                    header::HeaderName::from_static("x-forwarded-proto"),
+                    "https",
+                ),
+            ],
+        )
+        .await;
+        let set = set_cookie_of(&r).unwrap();
+        assert!(
+            set.ends_with("; HttpOnly; SameSite=Strict; Path=/v1/auth; Secure"),
+            "{set}"
+        );
+        let live = cookie_token(&set);
+
+        // The first cookie again: reuse, the family dies, the browser is told to drop it.
+        let r = testing::post_with(
+            &router,
+            "/v1/auth/refresh-token",
+            None,
+            &[(header::COOKIE, &format!("pgben_refresh={first}"))],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["errorCode"], "AUTH_007");
+        assert_eq!(
+            set_cookie_of(&r).unwrap(),
+            "pgben_refresh=; HttpOnly; SameSite=Strict; Path=/v1/auth; Max-Age=0"
+        );
+        let r = testing::post_with(
+            &router,
+            "/v1/auth/refresh-token",
+            None,
+            &[(header::COOKIE, &format!("pgben_refresh={live}"))],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        // No cookie at all.
+        let r = testing::post_with(&router, "/v1/auth/refresh-token", None, &[]).await;
+        assert_eq!(r.json()["errorCode"], "AUTH_007");
+        let c = testing::counters(&router).await;
+        assert_eq!(c["reuseDetections"], 1);
+        assert_eq!(c["refreshes"], 3);
+    }
+
+    #[tokio::test]
+    async fn cookie_mode_still_takes_a_body_token_and_logout_clears_the_cookie() {
+        let (router, _) = testing::app();
+        testing::config(&router, json!({"refreshCookie": true})).await;
+        let r = post(
+            &router,
+            "/v1/auth/login",
+            json!({"email": MARIA, "senha": "S3nh4F0rt3!"}),
+            None,
+        )
+        .await;
+        let access = r.json()["accessToken"].as_str().unwrap().to_owned();
+        let token = cookie_token(&set_cookie_of(&r).unwrap());
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": token}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.json().get("refreshToken").is_none());
+        assert!(set_cookie_of(&r).is_some());
+        let r = send(
+            &router,
+            testing::request(Method::POST, "/v1/auth/logout", None, Some(&access)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            set_cookie_of(&r).unwrap(),
+            "pgben_refresh=; HttpOnly; SameSite=Strict; Path=/v1/auth; Max-Age=0"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_refresh_flag_mode_401_answers_auth_007_and_consumes_nothing() {
+        let (router, _) = testing::app();
+        let (_, refresh) = login_maria(&router).await;
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 1, "mode": 401}),
+            None,
+        )
+        .await;
+        let body = json!({"refreshToken": refresh});
+        let r = post(&router, "/v1/auth/refresh-token", body.clone(), None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["errorCode"], "AUTH_007");
+        assert_eq!(r.json()["path"], "/v1/auth/refresh-token");
+        let r = post(&router, "/v1/auth/refresh-token", body, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let c = testing::counters(&router).await;
+        assert_eq!(c["refreshFailures"], 1);
+        assert_eq!(c["reuseDetections"], 0);
     }
 }

@@ -109,3 +109,89 @@ pub async fn login_maria(router: &Router) -> (String, String) {
 pub async fn counters(router: &Router) -> Value {
     get(router, "/__control/counters", None).await.json()
 }
+
+/// The keys of a JSON object, in order.
+pub fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// The payload of a JWT, decoded without checking anything.
+pub fn jwt_payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A form part: name, optional (file name, content type), bytes.
+pub type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A multipart/form-data body: answers (content type, bytes).
+pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some((filename, content_type)) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `POST path` with a multipart body and an optional bearer.
+pub fn upload_request(
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    bearer: Option<&str>,
+) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(token) = bearer {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+/// `POST path` with a JSON body and extra headers (e.g. `Cookie`).
+pub async fn post_with(
+    router: &Router,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(header::HeaderName, &str)],
+) -> Reply {
+    let mut request = request(Method::POST, path, body, None);
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .append(name.clone(), value.parse().unwrap());
+    }
+    send(router, request).await
+}
+
+/// Sets `/__control/config`.
+pub async fn config(router: &Router, body: Value) -> Value {
+    let r = post(router, "/__control/config", body, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.bytes);
+    r.json()
+}

@@ -27,8 +27,6 @@ pub enum RefreshPolicy {
     /// is reuse, which revokes the family (PGBen, seed 004; RFC 9700 §4.14.2).
     Rotate,
     /// Valid until it expires; an exchange returns only a new access token (seed 003).
-    // Constructed by the tests until the `/s003` dialect uses it.
-    #[allow(dead_code)]
     Reuse,
 }
 
@@ -54,6 +52,9 @@ pub struct AccessClaims {
     pub iat: u64,
     /// Expires at, s since the epoch.
     pub exp: u64,
+    /// The store's audience, when it has one (seed 003's `aud`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
     /// The store's issuer.
     pub iss: String,
     /// This token's id in the ledger.
@@ -73,6 +74,9 @@ pub struct RefreshClaims {
     pub nbf: u64,
     /// Expires at, s since the epoch.
     pub exp: u64,
+    /// The store's audience, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
     /// The store's issuer.
     pub iss: String,
     /// This token's id in the ledger.
@@ -101,6 +105,26 @@ pub enum AccessRejection {
     Expired,
 }
 
+/// How an access token came to be: the test controls report it for uploads, so that a test can
+/// tell a request sent with a renewed token from one sent with the login's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issued {
+    /// By a login ([`TokenStore::issue`]).
+    Login,
+    /// By a renewal ([`TokenStore::rotate`] or [`TokenStore::renew_access`]).
+    Refresh,
+}
+
+impl Issued {
+    /// `"login"` or `"refresh"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Issued::Login => "login",
+            Issued::Refresh => "refresh",
+        }
+    }
+}
+
 /// Why a refresh token could not be exchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshRejection {
@@ -115,6 +139,7 @@ pub enum RefreshRejection {
 /// `.await` (there is none here).
 pub struct TokenStore {
     issuer: String,
+    audience: Option<String>,
     policy: RefreshPolicy,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -142,6 +167,8 @@ struct Family {
 struct AccessEntry {
     family: String,
     seq: u64,
+    issued: Issued,
+    issued_at_ms: u64,
 }
 
 struct RefreshEntry {
@@ -164,12 +191,22 @@ impl TokenStore {
         validation.set_issuer(&[issuer.as_str()]);
         Self {
             issuer,
+            audience: None,
             policy,
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
             validation,
             ledger: Mutex::new(Ledger::default()),
         }
+    }
+
+    /// The same store, whose tokens also carry `aud: audience`, and which refuses tokens with
+    /// another audience.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        let audience = audience.into();
+        self.validation.set_audience(&[audience.as_str()]);
+        self.audience = Some(audience);
+        self
     }
 
     /// Starts a new family for `subject` (a login) and issues its first pair. `claims` go into
@@ -191,7 +228,7 @@ impl TokenStore {
                 revoked: false,
             },
         );
-        let access_token = self.sign_access(&mut ledger, &family, life, now_ms);
+        let access_token = self.sign_access(&mut ledger, &family, Issued::Login, life, now_ms);
         let refresh_token = self.sign_refresh(&mut ledger, &family, life, now_ms);
         TokenPair {
             access_token,
@@ -267,7 +304,7 @@ impl TokenStore {
         if now_ms >= claims.exp.saturating_mul(1000) || now_ms < claims.nbf.saturating_mul(1000) {
             return Err(RefreshRejection::Invalid);
         }
-        let access_token = self.sign_access(&mut ledger, &family_id, life, now_ms);
+        let access_token = self.sign_access(&mut ledger, &family_id, Issued::Refresh, life, now_ms);
         let refresh_token = match self.policy {
             RefreshPolicy::Rotate => self.sign_refresh(&mut ledger, &family_id, life, now_ms),
             RefreshPolicy::Reuse => token.to_owned(),
@@ -277,6 +314,33 @@ impl TokenStore {
             refresh_token,
             access_ttl_s: life.access_s,
         })
+    }
+
+    /// Exchanges a valid access token for a new one of the same family (seed 000's
+    /// `GET /auth/tokenRefresh` with the current bearer). The presented token stays valid until
+    /// it expires. Refuses exactly what [`TokenStore::verify_access`] refuses, so an expired
+    /// bearer cannot be renewed.
+    pub fn renew_access(
+        &self,
+        token: &str,
+        life: Lifetimes,
+        now_ms: u64,
+    ) -> Result<String, AccessRejection> {
+        let claims = self.verify_access(token, now_ms)?;
+        let mut ledger = self.lock();
+        // Revoked between the check and here: the family is gone.
+        if !matches!(ledger.families.get(&claims.sid), Some(f) if !f.revoked) {
+            return Err(AccessRejection::Invalid);
+        }
+        Ok(self.sign_access(&mut ledger, &claims.sid, Issued::Refresh, life, now_ms))
+    }
+
+    /// How and when (ms since the epoch) the access token with id `jti` was issued.
+    pub fn issued(&self, jti: &str) -> Option<(Issued, u64)> {
+        self.lock()
+            .access
+            .get(jti)
+            .map(|e| (e.issued, e.issued_at_ms))
     }
 
     /// Revokes one family (logout); false when it was unknown or already revoked.
@@ -320,6 +384,7 @@ impl TokenStore {
         &self,
         ledger: &mut Ledger,
         family: &str,
+        issued: Issued,
         life: Lifetimes,
         now_ms: u64,
     ) -> String {
@@ -333,6 +398,7 @@ impl TokenStore {
             extra,
             iat,
             exp: iat.saturating_add(life.access_s),
+            aud: self.audience.clone(),
             iss: self.issuer.clone(),
             jti: ids::random_hex(16),
             sid: family.to_owned(),
@@ -344,6 +410,8 @@ impl TokenStore {
             AccessEntry {
                 family: family.to_owned(),
                 seq,
+                issued,
+                issued_at_ms: now_ms,
             },
         );
         self.sign(&claims)
@@ -367,6 +435,7 @@ impl TokenStore {
             iat,
             nbf: iat,
             exp: iat.saturating_add(life.refresh_s),
+            aud: self.audience.clone(),
             iss: self.issuer.clone(),
             jti: ids::random_hex(16),
             sid: family.to_owned(),
