@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: setup pkg server demo test lint unit browser e2e clean
+.PHONY: setup pkg server demo test lint unit browser e2e bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,11 @@ browser: setup
 
 e2e: pkg server
 	cd www && npm run e2e
+
+## Benchmarks side by side with the peers; writes BENCHMARKS.md (BENCH_QUICK=1: a short run).
+## Measurement only: no figure is asserted.
+bench: pkg
+	bash scripts/bench.sh
 
 clean:
 	rm -rf pkg target
