@@ -1,0 +1,195 @@
+// In-page side of the benchmarks (loaded by calls.html). Node drives it with page.evaluate
+// through `window.bench`; every function answers plain data.
+//
+// The same request is made four ways, each reading and parsing the JSON body (axios always does):
+//   raw       fetch with a hand-set `Authorization: Bearer` (token from a raw-fetch login)
+//   authfetch auth.fetch
+//   axios     axios instance + axios-auth-refresh, configured as its README advises
+//   ky        ky instance with a beforeRequest hook setting the bearer
+
+const LOGIN_PATH = "/v1/auth/login";
+const REFRESH_PATH = "/v1/auth/refresh-token";
+const ME_PATH = "/v1/cidadao/me";
+const CREDENTIALS = { email: "maria.oliveira@exemplo.com", senha: "S3nh4F0rt3!" };
+
+const state = { wasm: null, clients: {} };
+
+async function loadAuthfetch() {
+  const mod = await import("/pkg/authfetch.js");
+  // init() resolves the wasm exports; `memory` is among them.
+  if (!state.wasm) state.wasm = await mod.default();
+  return mod;
+}
+
+async function rawLogin() {
+  const res = await fetch(LOGIN_PATH, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(CREDENTIALS),
+  });
+  if (res.status !== 200) throw new Error(`raw login answered ${res.status}`);
+  return res.json();
+}
+
+function expect200(status, variant) {
+  if (status !== 200) throw new Error(`${variant}: ${ME_PATH} answered ${status}`);
+}
+
+/** Builds one variant: logs in and answers `{ call }` (one authenticated GET, body parsed). */
+const builders = {
+  async raw() {
+    const { accessToken } = await rawLogin();
+    const url = new URL(ME_PATH, location.origin).href;
+    return {
+      async call() {
+        const res = await fetch(url, { headers: { Authorization: `Bearer ${accessToken}` } });
+        expect200(res.status, "raw");
+        return res.json();
+      },
+    };
+  },
+
+  async authfetch() {
+    const { AuthClient } = await loadAuthfetch();
+    const auth = new AuthClient({ loginPath: LOGIN_PATH, refreshPath: REFRESH_PATH, loginUrl: null });
+    await auth.login(CREDENTIALS);
+    const url = new URL(ME_PATH, location.origin).href;
+    return {
+      auth,
+      async call() {
+        const res = await auth.fetch(url);
+        expect200(res.status, "authfetch");
+        return res.json();
+      },
+    };
+  },
+
+  async axios() {
+    const { lib, authRefresh } = await import("/bench/dist/axios-auth-refresh.js");
+    const axios = lib.default;
+    const tokens = { access: null, refresh: null };
+    const api = axios.create({ baseURL: location.origin });
+    // axios-auth-refresh's README: a refresh function that stores the new token and sets it on the
+    // failed request; a request interceptor that reads the current token on every request.
+    const refreshAuthLogic = (failedRequest) =>
+      axios.post(`${location.origin}${REFRESH_PATH}`, { refreshToken: tokens.refresh }).then((res) => {
+        tokens.access = res.data.accessToken;
+        tokens.refresh = res.data.refreshToken;
+        failedRequest.response.config.headers["Authorization"] = "Bearer " + tokens.access;
+        return Promise.resolve();
+      });
+    authRefresh.createAuthRefreshInterceptor(api, refreshAuthLogic);
+    api.interceptors.request.use((request) => {
+      request.headers["Authorization"] = `Bearer ${tokens.access}`;
+      return request;
+    });
+    const login = await axios.post(`${location.origin}${LOGIN_PATH}`, CREDENTIALS);
+    tokens.access = login.data.accessToken;
+    tokens.refresh = login.data.refreshToken;
+    return {
+      async call() {
+        const res = await api.get(ME_PATH);
+        expect200(res.status, "axios");
+        return res.data;
+      },
+    };
+  },
+
+  async ky() {
+    const { lib } = await import("/bench/dist/ky.js");
+    const ky = lib.default;
+    const { accessToken } = await ky.post(`${location.origin}${LOGIN_PATH}`, { json: CREDENTIALS }).json();
+    const api = ky.create({
+      baseUrl: location.origin,
+      hooks: {
+        beforeRequest: [
+          ({ request }) => {
+            request.headers.set("Authorization", `Bearer ${accessToken}`);
+          },
+        ],
+      },
+    });
+    return {
+      async call() {
+        const res = await api.get(ME_PATH);
+        expect200(res.status, "ky");
+        return res.json();
+      },
+    };
+  },
+};
+
+async function runSequential(call, n) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await call();
+  return performance.now() - t0;
+}
+
+async function runConcurrent(call, n, concurrency) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      await call();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return performance.now() - t0;
+}
+
+function errorText(e) {
+  return String((e && (e.code ? `${e.name} ${e.code}: ${e.message}` : e.stack || e.message)) || e);
+}
+
+window.bench = {
+  /** Logs every named variant in; answers the names that are ready. */
+  async setup(names) {
+    for (const name of names) state.clients[name] = await builders[name]();
+    return Object.keys(state.clients);
+  },
+
+  /** n calls of one variant, sequentially or `concurrency` at a time: `{ ms }` or `{ error }`. */
+  async run(name, n, concurrency) {
+    const { call } = state.clients[name];
+    try {
+      const ms = concurrency > 1 ? await runConcurrent(call, n, concurrency) : await runSequential(call, n);
+      return { ms };
+    } catch (e) {
+      return { error: errorText(e) };
+    }
+  },
+
+  /** Wasm memory of authfetch, in 64 KiB pages (null before init). */
+  wasmPages() {
+    return state.wasm ? state.wasm.memory.buffer.byteLength / 65536 : null;
+  },
+
+  jsHeap() {
+    return performance.memory ? performance.memory.usedJSHeapSize : null;
+  },
+
+  // --- refresh storm -------------------------------------------------------------------------
+
+  /** Logs one storm variant in (`authfetch` or `axios`). */
+  async stormSetup(name) {
+    state.clients[name] = await builders[name]();
+    return true;
+  },
+
+  /** Fires n calls at once and waits for all: `{ ms, ok, failed, firstError }`. */
+  async storm(name, n) {
+    const { call } = state.clients[name];
+    const t0 = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: n }, () => call()));
+    const ms = performance.now() - t0;
+    const failures = results.filter((r) => r.status === "rejected");
+    return {
+      ms,
+      ok: n - failures.length,
+      failed: failures.length,
+      firstError: failures.length ? errorText(failures[0].reason) : null,
+    };
+  },
+};
+window.benchReady = true;

@@ -1,0 +1,250 @@
+// Measures 2–5, in headless Chromium against the reference server (started through the e2e
+// harness): per-call overhead, refresh storm, memory, start.
+
+import { createRequire } from "node:module";
+import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT } from "../e2e/harness.mjs";
+
+export const median = (xs) => {
+  const s = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Rejects after `ms` with a message naming `what`, so a stuck page never hangs the run. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish in ${Math.round(ms / 1000)} s`)), ms);
+    }),
+  ]);
+}
+
+/** Chromium with the harness's flags plus GC exposed and precise heap figures (measure 4). */
+export async function launchBrowserWithGc() {
+  // playwright-core is www/'s dependency, the one the harness uses.
+  const requireFromWww = createRequire(`${REPO_ROOT}www/package.json`);
+  const { chromium } = requireFromWww("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS, "--js-flags=--expose-gc", "--enable-precise-memory-info"],
+  });
+}
+
+/** A fresh context with calls.html loaded and window.bench ready. */
+async function openBenchPage(browser, server, log) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (err) => log(`page error: ${err?.message ?? err}`));
+  // Expected 401s (the storm) show up as "Failed to load resource": not worth a line each.
+  let logged = 0;
+  page.on("console", (msg) => {
+    if (msg.type() !== "error" && msg.type() !== "warning") return;
+    if (msg.text().startsWith("Failed to load resource")) return;
+    if (++logged <= 5) log(`page console ${msg.type()}: ${msg.text()}`);
+  });
+  await page.goto(`${server.origin}/bench/calls.html`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
+  return { context, page };
+}
+
+/** Resets the server and sets a one-hour access token so that no refresh interferes. */
+async function freshServer(controls) {
+  await controls.reset();
+  await controls.config({ accessTtlSeconds: 3600 });
+}
+
+// --- 2. per-call overhead ---------------------------------------------------------------------
+
+export const CALL_VARIANTS = ["raw", "authfetch", "axios", "ky"];
+/** Calls per slice: sequential, and at concurrency (large enough that the ramp-down is small). */
+export const SEQ_SLICE = 200;
+export const CONC_SLICE = 500;
+
+/**
+ * `{ calls, concurrency, rounds, variants: {name: {seq: [ms…], conc: [ms…], seqMedian, concMedian}},
+ *    refreshRequests }`.
+ */
+export async function measureCalls({ browser, server, controls, calls, concurrency, rounds, log }) {
+  await freshServer(controls);
+  const { context, page } = await openBenchPage(browser, server, log);
+  try {
+    await page.evaluate((names) => window.bench.setup(names), CALL_VARIANTS);
+    const runOne = async (name, n, c) => {
+      const r = await withTimeout(page.evaluate(([a, b, d]) => window.bench.run(a, b, d), [name, n, c]), 300_000, `${name} ×${n}`);
+      if (r.error) throw new Error(`${name} (${c > 1 ? `concurrency ${c}` : "sequential"}): ${r.error}`);
+      return r.ms;
+    };
+    // Warm-up (not counted): JIT, connection pool, allocator.
+    const warm = Math.min(200, calls);
+    for (const name of CALL_VARIANTS) {
+      await runOne(name, warm, 1);
+      await runOne(name, warm, concurrency);
+    }
+    const variants = Object.fromEntries(CALL_VARIANTS.map((n) => [n, { seq: [], conc: [] }]));
+    // Within a round, each variant's calls are made in slices, the variants taking turns slice by
+    // slice, so that a change in the machine's load (other work on the CPUs) falls on all of them
+    // alike; a variant's time for the round is the sum of its slices.
+    const slices = [
+      ["seq", 1, Math.min(SEQ_SLICE, calls)],
+      ["conc", concurrency, Math.min(CONC_SLICE, calls)],
+    ];
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order between rounds (forward, reversed, …) and between slices.
+      const order = round % 2 === 0 ? CALL_VARIANTS : [...CALL_VARIANTS].reverse();
+      log(`per-call round ${round + 1}/${rounds}: ${order.join(", ")}`);
+      for (const [mode, c, slice] of slices) {
+        const total = Object.fromEntries(CALL_VARIANTS.map((n) => [n, 0]));
+        for (let done = 0, k = 0; done < calls; done += slice, k++) {
+          const n = Math.min(slice, calls - done);
+          for (const name of k % 2 === 0 ? order : [...order].reverse()) total[name] += await runOne(name, n, c);
+        }
+        for (const name of CALL_VARIANTS) variants[name][mode].push(total[name]);
+      }
+    }
+    for (const v of Object.values(variants)) {
+      v.seqMedian = median(v.seq);
+      v.concMedian = median(v.conc);
+    }
+    const counters = await controls.counters();
+    return { calls, concurrency, rounds, seqSlice: SEQ_SLICE, concSlice: CONC_SLICE, variants, refreshRequests: counters.refreshRequests };
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+// --- 3. refresh storm -------------------------------------------------------------------------
+
+export const STORM_VARIANTS = ["authfetch", "axios"];
+// Reference, not a storm: the same number of concurrent raw-fetch calls with a valid token.
+const STORM_REFERENCE = "raw";
+
+/** `{ calls, rounds, variants: {name: [{refreshRequests, refreshes, ms, ok, failed, firstError}…]}}`. */
+export async function measureStorm({ browser, server, controls, calls, rounds, log }) {
+  const names = [...STORM_VARIANTS, STORM_REFERENCE];
+  const variants = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      await freshServer(controls);
+      const { context, page } = await openBenchPage(browser, server, log);
+      try {
+        await page.evaluate((n) => window.bench.stormSetup(n), name);
+        const before = await controls.counters();
+        if (name !== STORM_REFERENCE) await controls.control("expire-access");
+        const r = await withTimeout(page.evaluate(([n, c]) => window.bench.storm(n, c), [name, calls]), 180_000, `${name} storm`);
+        // Let stragglers (a refresh answered after the last call settled) reach the counters.
+        await sleep(200);
+        const after = await controls.counters();
+        const entry = {
+          ...r,
+          refreshRequests: after.refreshRequests - before.refreshRequests,
+          refreshes: after.refreshes - before.refreshes,
+          reuseDetections: after.reuseDetections - before.reuseDetections,
+        };
+        variants[name].push(entry);
+        log(`storm round ${round + 1}/${rounds} ${name}: ${entry.refreshRequests} refresh request(s), ${entry.ok}/${calls} ok, ${entry.ms.toFixed(0)} ms`);
+      } finally {
+        await context.close().catch(() => {});
+      }
+    }
+  }
+  for (const [name, list] of Object.entries(variants)) {
+    variants[name] = { rounds: list, msMedian: median(list.map((e) => e.ms)) };
+  }
+  return { calls, rounds, variants };
+}
+
+// --- 4. memory --------------------------------------------------------------------------------
+
+/**
+ * `{ calls, every, concurrency, points: [{calls, wasmPages, heapUsed, perfHeapUsed}] }` — heapUsed from
+ * CDP Runtime.getHeapUsage, perfHeapUsed from performance.memory.usedJSHeapSize, both after GC.
+ */
+export async function measureMemory({ server, controls, calls, every, concurrency, log }) {
+  await freshServer(controls);
+  const browser = await launchBrowserWithGc();
+  try {
+    const { page } = await openBenchPage(browser, server, log);
+    const cdp = await page.context().newCDPSession(page);
+    await page.evaluate(() => window.bench.setup(["authfetch"]));
+    const hasGc = await page.evaluate(() => typeof gc === "function");
+    if (!hasGc) throw new Error("gc() is not exposed in the page (--js-flags=--expose-gc)");
+    const reading = async (done) => {
+      // Two collections with a pause between them, so that finalizers queued by the first run.
+      await page.evaluate(() => gc());
+      await sleep(50);
+      await page.evaluate(() => gc());
+      const { usedSize } = await cdp.send("Runtime.getHeapUsage");
+      const [wasmPages, perfHeapUsed] = await page.evaluate(() => [window.bench.wasmPages(), window.bench.jsHeap()]);
+      return { calls: done, wasmPages, heapUsed: usedSize, perfHeapUsed };
+    };
+    const points = [await reading(0)];
+    let done = 0;
+    while (done < calls) {
+      const n = Math.min(every, calls - done);
+      const r = await withTimeout(page.evaluate(([a, b]) => window.bench.run("authfetch", a, b), [n, concurrency]), 600_000, `memory batch`);
+      if (r.error) throw new Error(`authfetch call failed during the memory run: ${r.error}`);
+      done += n;
+      points.push(await reading(done));
+      const p = points.at(-1);
+      log(`memory: ${done}/${calls} calls, wasm ${p.wasmPages} pages, JS heap ${(p.heapUsed / 1024).toFixed(0)} KiB`);
+    }
+    const counters = await controls.counters();
+    return { calls, every, concurrency, points, refreshRequests: counters.refreshRequests };
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+// --- 5. start ---------------------------------------------------------------------------------
+
+export const START_LIBS = ["authfetch", "axios", "ky", "keycloak", "oidc", "auth0"];
+
+/** `{ loads, libs: {name: {samples: […], importMs, initMs, constructMs, readyAt, firstCallMs, firstCallAt}}}` (medians). */
+export async function measureStart({ browser, server, controls, loads, log }) {
+  await freshServer(controls);
+  const samples = Object.fromEntries(START_LIBS.map((n) => [n, []]));
+  for (let i = 0; i < loads; i++) {
+    // Rotate the order on every load.
+    const order = START_LIBS.map((_, k) => START_LIBS[(k + i) % START_LIBS.length]);
+    for (const name of order) {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${server.origin}/bench/start.html?lib=${name}`);
+        await page.waitForFunction(() => window.startResult !== undefined || window.startError !== undefined, null, {
+          timeout: 20_000,
+        });
+        const { result, error } = await page.evaluate(() => ({ result: window.startResult, error: window.startError }));
+        if (error) throw new Error(`start of ${name}: ${error}`);
+        samples[name].push(result);
+      } finally {
+        await context.close().catch(() => {});
+      }
+    }
+    log(`start: page load ${i + 1}/${loads} done`);
+  }
+  const libs = {};
+  for (const [name, list] of Object.entries(samples)) {
+    const med = (k) => median(list.map((s) => s[k]));
+    const importInitConstruct = list.map((s) => s.importMs + (s.initMs ?? 0) + s.constructMs);
+    libs[name] = {
+      samples: list.length,
+      importMs: med("importMs"),
+      initMs: med("initMs"),
+      constructMs: med("constructMs"),
+      initConstructMs: median(list.map((s) => (s.initMs ?? 0) + s.constructMs)),
+      importInitConstructMs: median(importInitConstruct),
+      readyAt: med("readyAt"),
+      firstCallMs: med("firstCallMs"),
+      firstCallAt: med("firstCallAt"),
+    };
+  }
+  return { loads, libs };
+}
