@@ -8,9 +8,10 @@ use std::borrow::Cow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::faults::Injected;
 
 /// An error answer before it knows its path and time; [`ApiError::at`] makes it a response.
 #[derive(Debug, Clone)]
@@ -134,6 +135,27 @@ impl ApiError {
             "Serviço temporariamente indisponível",
             "SRV_503",
         )
+    }
+}
+
+/// A `{"message": "…"}` error body, the shape seeds 000 and 002 use.
+pub fn message(status: StatusCode, message: &'static str) -> Response {
+    (status, Json(json!({ "message": message }))).into_response()
+}
+
+/// A failure injected by the test controls, in the `{"message": …}` dialects: 503, 500, or
+/// the dialect's own refusal (`refused`) for a rejected call.
+pub fn injected_message(injected: Injected, refused: &'static str) -> Response {
+    match injected {
+        Injected::Status(503) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Serviço temporariamente indisponível",
+        ),
+        Injected::Status(_) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Erro interno do servidor",
+        ),
+        Injected::Reject => message(StatusCode::UNAUTHORIZED, refused),
     }
 }
 

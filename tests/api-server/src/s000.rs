@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{authenticate, bearer_token, json_strings};
 use crate::clock;
-use crate::faults::{self, Endpoint, Injected};
+use crate::errors::{injected_message as injected, message};
+use crate::faults::{self, Endpoint};
 use crate::ids;
 use crate::pgben::UPLOAD_LIMIT;
 use crate::serve::ConnHandle;
@@ -46,29 +47,10 @@ pub fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
-/// `{"message": …}` with `status`.
-fn message(status: StatusCode, message: &'static str) -> Response {
-    (status, Json(json!({ "message": message }))).into_response()
-}
-
 fn rejection(r: AccessRejection) -> Response {
     match r {
         AccessRejection::Expired => message(StatusCode::UNAUTHORIZED, "Token expirado"),
         AccessRejection::Invalid => message(StatusCode::UNAUTHORIZED, "Token inválido"),
-    }
-}
-
-fn injected(injected: Injected, refused: &'static str) -> Response {
-    match injected {
-        Injected::Status(503) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Serviço temporariamente indisponível",
-        ),
-        Injected::Status(_) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Erro interno do servidor",
-        ),
-        Injected::Reject => message(StatusCode::UNAUTHORIZED, refused),
     }
 }
 

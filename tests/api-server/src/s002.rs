@@ -14,7 +14,8 @@ use serde_json::{json, Map, Value};
 
 use crate::app::{authenticate, json_strings};
 use crate::clock;
-use crate::faults::{self, Endpoint, Injected};
+use crate::errors::{injected_message as injected, message};
+use crate::faults::{self, Endpoint};
 use crate::serve::ConnHandle;
 use crate::state::{AppState, Dialect};
 use crate::tokens::{AccessRejection, TokenPair};
@@ -52,25 +53,6 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/refresh-token", post(refresh))
         .route("/users/me", get(me))
         .fallback(not_found)
-}
-
-/// `{"message": …}` with `status`.
-fn message(status: StatusCode, message: &'static str) -> Response {
-    (status, Json(json!({ "message": message }))).into_response()
-}
-
-fn injected(injected: Injected, refused: &'static str) -> Response {
-    match injected {
-        Injected::Status(503) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Serviço temporariamente indisponível",
-        ),
-        Injected::Status(_) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Erro interno do servidor",
-        ),
-        Injected::Reject => message(StatusCode::UNAUTHORIZED, refused),
-    }
 }
 
 const INVALID_CREDENTIALS: &str = "Credenciais inválidas";
