@@ -496,11 +496,11 @@ impl Inner {
             let Some(authorization) = authorization else {
                 return Err(reject(ErrorCode::NotAuthenticated));
             };
-            let Some(attempt) = request.attempt(&authorization)? else {
+            let Some(attempt) = request.attempt(&authorization) else {
                 return Err(reject(ErrorCode::BodyNotReplayable));
             };
             drop(authorization);
-            let response = http::send_attempt(&self.fetch, &attempt)
+            let response = http::send_request(&self.fetch, &attempt)
                 .await
                 .map_err(|cause| {
                     // An aborted call rejects with the platform's AbortError, as fetch does.

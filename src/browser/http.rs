@@ -10,7 +10,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
 use super::js::{decode_jwt_segment, get, global};
-use super::replay::Attempt;
 
 /// One call to an auth endpoint.
 #[derive(Debug)]
@@ -71,17 +70,6 @@ pub(crate) async fn send(fetch: &Function, call: EndpointCall<'_>) -> Result<Ans
 pub(crate) async fn send_request(fetch: &Function, request: &Request) -> Result<Response, JsValue> {
     let promise: Promise = fetch.call1(&global(), request)?.dyn_into()?;
     JsFuture::from(promise).await?.dyn_into()
-}
-
-/// One attempt of an API call with the captured `fetch`.
-pub(crate) async fn send_attempt(fetch: &Function, attempt: &Attempt) -> Result<Response, JsValue> {
-    match attempt {
-        Attempt::Request(request) => send_request(fetch, request).await,
-        Attempt::Arguments(input, init) => {
-            let promise: Promise = fetch.call2(&global(), input, init)?.dyn_into()?;
-            JsFuture::from(promise).await?.dyn_into()
-        }
-    }
 }
 
 /// The body parsed as JSON, or `None` (empty, not JSON, unreadable).

@@ -77,13 +77,6 @@ pub(crate) fn request_origin(input: &JsValue, page_origin: &str) -> Option<Strin
         .map(|url| url.origin())
 }
 
-/// `new Headers(init)`: a copy of the headers a `fetch` init gives, in any of their forms
-/// (object, array of pairs, `Headers`); `undefined` gives empty headers.
-pub(crate) fn new_headers(init: &JsValue) -> Result<web_sys::Headers, JsValue> {
-    let class: Function = get(&global(), "Headers").dyn_into()?;
-    Reflect::construct(&class, &js_sys::Array::of1(init))?.dyn_into()
-}
-
 /// Whether `value` is a `ReadableStream` (a body that can be read only once).
 pub(crate) fn is_readable_stream(value: &JsValue) -> bool {
     value.is_instance_of::<web_sys::ReadableStream>()

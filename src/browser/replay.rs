@@ -10,34 +10,18 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Request;
 
-use js_sys::Object;
-
-use super::js::{get, is_readable_stream, new_headers, new_request, set};
+use super::js::{get, is_readable_stream, new_request};
 
 /// The pristine request a call's attempts are cloned from — or, for a call with no body and
-/// a URL for input (most API reads), just its arguments: each attempt is the caller's own
-/// `(input, init)` with the bearer added to a copy of its headers, which spares building and
-/// cloning `Request` objects on the hot path.
+/// a URL for input (most API reads), just its arguments: each attempt is built afresh from them,
+/// which costs one `Request` per attempt instead of two.
 #[derive(Debug)]
 pub(crate) struct ReplayableRequest {
     source: Source,
+    /// The first attempt of an `Arguments` source, built up front to validate the input.
+    first: Option<Request>,
     one_shot: bool,
     sent: bool,
-}
-
-/// One attempt, in the form `fetch` takes it.
-#[derive(Debug)]
-pub(crate) enum Attempt {
-    /// `fetch(request)`.
-    Request(Request),
-    /// `fetch(input, init)`.
-    Arguments(JsValue, JsValue),
-}
-
-/// A `no-cors` request silently ignores the header, as the platform does.
-fn with_authorization(request: Request, authorization: &str) -> Request {
-    let _ = request.headers().set("Authorization", authorization);
-    request
 }
 
 #[derive(Debug)]
@@ -57,12 +41,15 @@ impl ReplayableRequest {
         };
         let bodyless = body.is_undefined() || body.is_null();
         if bodyless && input.dyn_ref::<Request>().is_none() {
+            // Built now once, so that input fetch refuses fails here, as fetch would.
+            let first = new_request(input, init)?;
             let source = Source::Arguments {
                 input: input.clone(),
                 init: init.clone(),
             };
             return Ok(ReplayableRequest {
                 source,
+                first: Some(first),
                 one_shot: false,
                 sent: false,
             });
@@ -73,37 +60,29 @@ impl ReplayableRequest {
             source: Source::Template(template),
             one_shot,
             sent: false,
+            first: None,
         })
     }
 
     /// The next attempt with `authorization` set, or `None` when the body was a one-shot stream
-    /// that has already been sent (the caller rejects `body_not_replayable`). Errors: the
-    /// `TypeError` of headers `fetch` itself would refuse.
-    pub(crate) fn attempt(&mut self, authorization: &str) -> Result<Option<Attempt>, JsValue> {
-        let attempt = match &self.source {
-            Source::Arguments { input, init } => {
-                let headers = new_headers(&get(init, "headers"))?;
-                headers.set("Authorization", authorization)?;
-                let copy = Object::new();
-                if init.is_object() {
-                    Object::assign(&copy, init.unchecked_ref());
-                }
-                set(&copy, "headers", &headers);
-                Attempt::Arguments(input.clone(), copy.into())
-            }
-            Source::Template(template) if self.one_shot => {
+    /// that has already been sent (the caller rejects `body_not_replayable`).
+    pub(crate) fn attempt(&mut self, authorization: &str) -> Option<Request> {
+        let request = match (&self.source, self.first.take()) {
+            (Source::Arguments { .. }, Some(first)) => first,
+            (Source::Arguments { input, init }, None) => new_request(input, init).ok()?,
+            (Source::Template(template), _) if self.one_shot => {
                 if self.sent {
-                    return Ok(None);
+                    return None;
                 }
                 // The handle, not a JS clone: a stream body goes out as it is.
-                Attempt::Request(with_authorization(Clone::clone(template), authorization))
+                Clone::clone(template)
             }
-            Source::Template(template) => {
-                Attempt::Request(with_authorization(Request::clone(template)?, authorization))
-            }
+            (Source::Template(template), _) => Request::clone(template).ok()?,
         };
         self.sent = true;
-        Ok(Some(attempt))
+        // A `no-cors` request silently ignores the header, as the platform does.
+        let _ = request.headers().set("Authorization", authorization);
+        Some(request)
     }
 
     /// Whether another attempt could still be made.
@@ -121,14 +100,6 @@ mod tests {
     use wasm_bindgen_futures::JsFuture;
     use wasm_bindgen_test::wasm_bindgen_test;
     use web_sys::{FormData, Request};
-
-    /// The request `fetch` would make of an attempt.
-    fn sent(attempt: Option<Attempt>) -> Request {
-        match attempt.expect("an attempt") {
-            Attempt::Request(request) => request,
-            Attempt::Arguments(input, init) => new_request(&input, &init).unwrap(),
-        }
-    }
 
     async fn bytes(request: &Request) -> Vec<u8> {
         let buffer = JsFuture::from(request.array_buffer().unwrap())
@@ -156,8 +127,8 @@ mod tests {
             .unwrap();
         let mut request =
             ReplayableRequest::new(&JsValue::from_str("/upload"), &init("POST", &form)).unwrap();
-        let first = sent(request.attempt("Bearer one").unwrap());
-        let second = sent(request.attempt("Bearer two").unwrap());
+        let first = request.attempt("Bearer one").unwrap();
+        let second = request.attempt("Bearer two").unwrap();
         assert_eq!(
             first.headers().get("Authorization").unwrap().as_deref(),
             Some("Bearer one")
@@ -183,8 +154,8 @@ mod tests {
         for body in [JsValue::from_str("{\"x\":1}"), params.into()] {
             let mut request =
                 ReplayableRequest::new(&JsValue::from_str("/x"), &init("PUT", &body)).unwrap();
-            let first = bytes(&sent(request.attempt("Bearer a").unwrap())).await;
-            let second = bytes(&sent(request.attempt("Bearer b").unwrap())).await;
+            let first = bytes(&request.attempt("Bearer a").unwrap()).await;
+            let second = bytes(&request.attempt("Bearer b").unwrap()).await;
             assert!(!first.is_empty());
             assert_eq!(first, second);
             assert!(request.can_replay());
@@ -195,7 +166,7 @@ mod tests {
     fn the_callers_request_is_never_modified() {
         let original = Request::new_with_str("/me").unwrap();
         let mut request = ReplayableRequest::new(&original, &JsValue::UNDEFINED).unwrap();
-        let attempt = sent(request.attempt("Bearer secret").unwrap());
+        let attempt = request.attempt("Bearer secret").unwrap();
         assert!(attempt.headers().has("Authorization").unwrap());
         assert!(!original.headers().has("Authorization").unwrap());
         assert!(attempt.url().ends_with("/me"));
@@ -208,44 +179,15 @@ mod tests {
         set(&init, "duplex", &JsValue::from_str("half"));
         let mut request = ReplayableRequest::new(&JsValue::from_str("/stream"), &init).unwrap();
         assert!(request.can_replay());
-        assert!(request.attempt("Bearer a").unwrap().is_some());
+        assert!(request.attempt("Bearer a").is_some());
         assert!(!request.can_replay());
-        assert!(request.attempt("Bearer b").unwrap().is_none());
-    }
-
-    #[wasm_bindgen_test]
-    fn a_bodyless_call_keeps_its_own_headers_and_options() {
-        let init = js_sys::Object::new();
-        let headers = js_sys::Object::new();
-        set(&headers, "Accept", &"application/json".into());
-        set(&headers, "Authorization", &"Bearer the-callers".into());
-        set(&init, "headers", &headers);
-        set(&init, "cache", &"no-store".into());
-        let init: JsValue = init.into();
-        let mut request = ReplayableRequest::new(&"/v1/cidadao/me".into(), &init).unwrap();
-        for bearer in ["Bearer one", "Bearer two"] {
-            let attempt = sent(request.attempt(bearer).unwrap());
-            assert_eq!(
-                attempt.headers().get("Authorization").unwrap().as_deref(),
-                Some(bearer)
-            );
-            assert_eq!(
-                attempt.headers().get("Accept").unwrap().as_deref(),
-                Some("application/json")
-            );
-            assert_eq!(attempt.cache(), web_sys::RequestCache::NoStore);
-        }
-        // The caller's own init object is left as it was.
-        let own = get(&get(&init, "headers"), "Authorization");
-        assert_eq!(own.as_string().as_deref(), Some("Bearer the-callers"));
+        assert!(request.attempt("Bearer b").is_none());
     }
 
     #[wasm_bindgen_test]
     fn bad_input_is_fetchs_own_type_error() {
-        // With a body (the template path); bodyless bad URLs never get here: the client hands
-        // input it cannot resolve to fetch untouched.
-        let error =
-            ReplayableRequest::new(&"http://[bad".into(), &init("POST", &"x".into())).unwrap_err();
+        let error = ReplayableRequest::new(&JsValue::from_str("http://[bad"), &JsValue::UNDEFINED)
+            .unwrap_err();
         assert!(error.is_instance_of::<js_sys::TypeError>());
     }
 }
