@@ -336,39 +336,35 @@ impl Inner {
         )
         .await
         .map_err(|()| reject(ErrorCode::Network))?;
-        let failure = |code| {
-            to_js(
-                &http::error_from(&self.config, code, answer.status, answer.json.as_ref()),
-                None,
-            )
-        };
-        match answer.status {
-            s if (200..300).contains(&s) => {
-                let grant = answer
-                    .json
-                    .as_ref()
-                    .and_then(|json| http::read_grant(&self.config, json))
-                    .ok_or_else(|| failure(ErrorCode::MalformedResponse))?;
-                self.session
-                    .borrow_mut()
-                    .establish(grant, Some(Credentials::new(body)), now_ms());
-                self.arm_timer();
-                self.share_session();
-                self.events.emit(events::LOGIN, &self.expiry_detail());
-                Ok(JsValue::UNDEFINED)
-            }
-            400 | 401 => Err(failure(ErrorCode::InvalidCredentials)),
-            403 | 423 => {
+        if let Some(code) = ErrorCode::for_login_status(answer.status) {
+            let error = http::error_from(&self.config, code, answer.status, answer.json.as_ref());
+            // A locked account's whole answer rides along (PGBen: `desbloqueioEm`, …).
+            let details = answer
+                .json
+                .as_ref()
+                .filter(|_| code == ErrorCode::AccountLocked);
+            return Err(to_js(&error, details));
+        }
+        let grant = answer
+            .json
+            .as_ref()
+            .and_then(|json| http::read_grant(&self.config, json))
+            .ok_or_else(|| {
                 let error = http::error_from(
                     &self.config,
-                    ErrorCode::AccountLocked,
+                    ErrorCode::MalformedResponse,
                     answer.status,
                     answer.json.as_ref(),
                 );
-                Err(to_js(&error, answer.json.as_ref()))
-            }
-            _ => Err(failure(ErrorCode::Network)),
-        }
+                to_js(&error, None)
+            })?;
+        self.session
+            .borrow_mut()
+            .establish(grant, Some(Credentials::new(body)), now_ms());
+        self.arm_timer();
+        self.share_session();
+        self.events.emit(events::LOGIN, &self.expiry_detail());
+        Ok(JsValue::UNDEFINED)
     }
 
     async fn restore(self: Rc<Self>) -> Result<JsValue, JsValue> {
@@ -480,7 +476,11 @@ impl Inner {
                     renewals += 1;
                     if let Err(error) = self.renew().await {
                         // A transient failure while the token is still valid: send with it.
-                        if !self.holds_valid_token() {
+                        let usable = self
+                            .session
+                            .borrow()
+                            .may_send_after_failed_renewal(now_ms());
+                        if !usable {
                             return Err(error);
                         }
                     }
@@ -786,11 +786,7 @@ impl Inner {
         let detail = Object::new();
         set(&detail, "reason", &JsValue::from_str(reason.as_str()));
         self.events.emit(events::LOGOUT, &detail);
-        let server_ended = matches!(
-            reason,
-            EndReason::SessionExpired | EndReason::InvalidToken | EndReason::RefreshRejected
-        );
-        if let (true, Some(url)) = (server_ended, &self.config.login_url) {
+        if let (true, Some(url)) = (reason.redirects_to_login(), &self.config.login_url) {
             redirect::to_login(url);
         }
     }
@@ -838,11 +834,6 @@ impl Inner {
         } else {
             self.arm_timer();
         }
-    }
-
-    fn holds_valid_token(&self) -> bool {
-        let session = self.session.borrow();
-        session.is_authenticated() && session.expires_at_ms().is_none_or(|at| now_ms() < at)
     }
 
     /// Whether `url` (absolute) is on an allowed origin.

@@ -29,6 +29,19 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// What a login answer's HTTP status means: `None` for 2xx (read the tokens);
+    /// `invalid_credentials` for 400 and 401 (PGBen `AUTH_001`); `account_locked` for 403 (PGBen
+    /// `AUTH_003`) and 423 Locked; `network` for anything else (5xx, an unexpected status): the
+    /// server failed, the user did nothing wrong.
+    pub fn for_login_status(status: u16) -> Option<ErrorCode> {
+        match status {
+            200..=299 => None,
+            400 | 401 => Some(ErrorCode::InvalidCredentials),
+            403 | 423 => Some(ErrorCode::AccountLocked),
+            _ => Some(ErrorCode::Network),
+        }
+    }
+
     /// The code as JavaScript sees it, e.g. `"session_expired"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -148,6 +161,35 @@ mod tests {
         for (code, text) in all {
             assert_eq!(code.as_str(), text);
             assert!(!code.default_message().is_empty());
+        }
+    }
+
+    #[test]
+    fn login_statuses_map_to_codes() {
+        assert_eq!(ErrorCode::for_login_status(200), None);
+        assert_eq!(ErrorCode::for_login_status(204), None);
+        assert_eq!(
+            ErrorCode::for_login_status(400),
+            Some(ErrorCode::InvalidCredentials)
+        );
+        assert_eq!(
+            ErrorCode::for_login_status(401),
+            Some(ErrorCode::InvalidCredentials)
+        );
+        assert_eq!(
+            ErrorCode::for_login_status(403),
+            Some(ErrorCode::AccountLocked)
+        );
+        assert_eq!(
+            ErrorCode::for_login_status(423),
+            Some(ErrorCode::AccountLocked)
+        );
+        for other in [404, 429, 500, 503] {
+            assert_eq!(
+                ErrorCode::for_login_status(other),
+                Some(ErrorCode::Network),
+                "{other}"
+            );
         }
     }
 

@@ -60,6 +60,15 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// Whether the page goes to `loginUrl`: when the server ended the session. Not after
+    /// `logout()` (the app decides) nor when another tab ended it (that tab redirects itself).
+    pub fn redirects_to_login(self) -> bool {
+        matches!(
+            self,
+            EndReason::SessionExpired | EndReason::InvalidToken | EndReason::RefreshRejected
+        )
+    }
+
     /// The string JavaScript sees in `detail.reason`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -285,6 +294,15 @@ impl Session {
         } else {
             UnauthorizedDecision::EndSession(EndReason::SessionExpired)
         }
+    }
+
+    /// After a renewal the call waited for has failed transiently: whether the call may still be
+    /// sent with the token held (it has not expired at `now_ms`, or its expiry is unknown), rather
+    /// than rejected `network`.
+    pub fn may_send_after_failed_renewal(&self, now_ms: u64) -> bool {
+        self.held
+            .as_ref()
+            .is_some_and(|h| !h.expiry.is_expired(now_ms))
     }
 
     /// The renewal in flight, if any.
@@ -1028,6 +1046,29 @@ mod tests {
     fn the_renewal_floor_holds_for_tiny_tokens() {
         let s = logged_in(policy(), 1.0);
         assert_eq!(s.poll_timeout(T0), Some(T0 + MIN_REFRESH_GAP_MS));
+    }
+
+    #[test]
+    fn only_server_endings_redirect() {
+        assert!(EndReason::SessionExpired.redirects_to_login());
+        assert!(EndReason::InvalidToken.redirects_to_login());
+        assert!(EndReason::RefreshRejected.redirects_to_login());
+        assert!(!EndReason::User.redirects_to_login());
+        assert!(!EndReason::OtherTab.redirects_to_login());
+    }
+
+    #[test]
+    fn a_failed_renewal_lets_a_still_valid_token_through() {
+        let mut s = logged_in(policy(), 120.0);
+        let id = s.start_renewal().unwrap();
+        s.renewal_failed(id, RefreshFailure::Network, T0 + 60 * S, 0.0);
+        assert!(s.may_send_after_failed_renewal(T0 + 119 * S));
+        assert!(
+            !s.may_send_after_failed_renewal(T0 + 120 * S),
+            "expired: reject network"
+        );
+        s.end(EndReason::User);
+        assert!(!s.may_send_after_failed_renewal(T0));
     }
 
     #[test]
