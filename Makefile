@@ -32,13 +32,14 @@ test: setup lint unit browser e2e
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p authfetch --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p authfetch --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy -p authfetch --target wasm32-unknown-unknown --all-targets --features std -- -D warnings
 
 unit: setup
 	cargo test --workspace
 
 browser: setup
-	wasm-pack test --headless --chrome
+	wasm-pack test --headless --chrome --features std
 
 e2e: pkg server
 	cd www && npm run e2e

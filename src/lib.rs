@@ -15,9 +15,19 @@
 //!   core's decisions out with `fetch`, one owned timer, page-lifecycle listeners and events.
 //!
 //! The JavaScript API is documented in the README; the design in `DESIGN.md`.
+//!
+//! On wasm32 the crate is `#![no_std]` unless the `std` feature is on (tests turn it on): the
+//! shipped wasm carries neither std's panic and formatting machinery nor its allocator. A
+//! panic — which no path is meant to reach — traps, as `panic = "abort"` would.
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+extern crate alloc;
+
 pub mod core;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod runtime;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

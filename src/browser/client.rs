@@ -4,9 +4,10 @@
 //! Every flow asks the core ([`Session`]) what to do and does it. A `RefCell` borrow is never
 //! held across an `.await` or a call out to JavaScript (events, navigation, `fetch`), so a
 //! listener that calls back into the client cannot trip over one.
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
 use crate::core::{
     AuthError, Config, Credentials, EndReason, ErrorCode, Origin, RefreshCredential,
@@ -48,8 +49,8 @@ pub struct AuthClient {
     inner: Rc<Inner>,
 }
 
-impl std::fmt::Debug for AuthClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for AuthClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AuthClient")
             .field("session", &self.inner.session)
             .finish_non_exhaustive()

@@ -4,6 +4,7 @@
 //! `null` counts as "not given" except for `loginUrl` and `idleTimeoutSeconds`, where it means
 //! "off". serde-wasm-bindgen is not used here: it would add kilobytes to the wasm and its
 //! errors do not name the key.
+use alloc::{string::String, vec, vec::Vec};
 
 use crate::core::config::KEYS;
 use crate::core::{AuthError, Config, RawConfig};

@@ -1,9 +1,10 @@
 //! The tabs of one app share one session (DESIGN rules 1 and 6): a `BroadcastChannel` for news
 //! (new tokens, logout, "who holds a session?") and the Web Locks API for turns at renewing.
 //! Both are owned here; dropping a handle closes the channel or releases the lock.
+use alloc::{string::String, vec::Vec};
 
+use super::listener::EventListener;
 use crate::core::{AccessToken, Credentials, RefreshToken, SharedSession};
-use gloo_events::EventListener;
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -1,4 +1,5 @@
 //! [`AuthError`] as the JavaScript `Error` every rejection is.
+use alloc::string::String;
 
 use crate::core::AuthError;
 use wasm_bindgen::JsValue;

@@ -1,5 +1,6 @@
 //! Calls to the auth endpoints (login, refresh, logout) and reading JSON answers with the
 //! configured dot paths. JSON is parsed by the browser (`JSON.parse`): no serde_json in the wasm.
+use alloc::string::String;
 
 use crate::core::config::DotPath;
 use crate::core::expiry::jwt_payload;

@@ -1,4 +1,5 @@
 //! JavaScript globals, bound once (gloo's habit), so the edge runs in a Window and in a Worker.
+use alloc::{borrow::ToOwned, string::String};
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;

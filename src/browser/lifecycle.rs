@@ -1,7 +1,8 @@
 //! Page-lifecycle listeners that catch up a refresh deadline missed while timers were stalled
 //! (background tab, laptop asleep, offline): DESIGN rule 3.
 
-use gloo_events::EventListener;
+use super::listener::EventListener;
+use alloc::vec::Vec;
 use wasm_bindgen::JsCast;
 
 /// What woke the page.
@@ -16,7 +17,7 @@ pub(crate) enum Wake {
     Hidden,
 }
 
-/// Owns the listeners; dropping it removes every one (gloo's `EventListener` does on drop).
+/// Owns the listeners; dropping it removes every one (each `EventListener` does on drop).
 #[derive(Debug)]
 pub(crate) struct PageLifecycle {
     _listeners: Vec<EventListener>,
@@ -56,8 +57,8 @@ impl PageLifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use alloc::rc::Rc;
+    use core::cell::RefCell;
     use wasm_bindgen_test::wasm_bindgen_test;
     use web_sys::Event;
 

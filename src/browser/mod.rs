@@ -12,6 +12,7 @@ mod events;
 mod http;
 mod js;
 mod lifecycle;
+mod listener;
 mod redirect;
 mod replay;
 mod sharing;

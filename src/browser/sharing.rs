@@ -2,8 +2,9 @@
 //! adopting newer sessions, answering "who holds a session?", taking turns at renewing, and
 //! holding the version marker. The decisions are the core's (`core::crosstab`,
 //! `Session::adopt`); this module carries them out with the handles of `crosstab`.
+use alloc::{string::String, vec::Vec};
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use crate::core::crosstab::{
     after_lock, channel_name, leads, newest_marker, refresh_lock_name, version_marker_name,

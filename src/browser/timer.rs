@@ -1,12 +1,48 @@
 //! The one proactive-refresh timer (DESIGN rule 3), owned here and nowhere else.
 
-use gloo_timers::callback::Timeout;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (a Window's or a Worker's).
+    #[wasm_bindgen(js_name = "setTimeout")]
+    fn set_timeout(handler: &js_sys::Function, delay_ms: u32) -> JsValue;
+    /// The global `clearTimeout`.
+    #[wasm_bindgen(js_name = "clearTimeout")]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// One `setTimeout`, cleared when dropped: the contract of gloo-timers' `Timeout`, which this
+/// replaces because gloo links Rust's standard library and the shipped wasm is built without it.
+#[derive(Debug)]
+struct Timeout {
+    id: JsValue,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Timeout {
+    fn new(delay_ms: u32, wake: impl FnOnce() + 'static) -> Timeout {
+        let callback = Closure::once(wake);
+        let id = set_timeout(callback.as_ref().unchecked_ref(), delay_ms);
+        Timeout {
+            id,
+            _callback: callback,
+        }
+    }
+}
+
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
 
 /// `setTimeout`'s longest delay, 2³¹−1 ms (about 24.8 days): longer ones fire at once.
 pub(crate) const MAX_DELAY_MS: u64 = (1 << 31) - 1;
 
 /// Holds at most one pending timeout. Arming replaces (and so cancels) the previous one;
-/// dropping the owner cancels it, because gloo's `Timeout` clears itself on drop.
+/// dropping the owner cancels it, because a `Timeout` clears itself on drop.
 #[derive(Debug, Default)]
 pub(crate) struct RefreshTimer {
     pending: Option<Timeout>,
@@ -30,9 +66,9 @@ impl RefreshTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::rc::Rc;
+    use core::cell::Cell;
     use gloo_timers::future::TimeoutFuture;
-    use std::cell::Cell;
-    use std::rc::Rc;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn counter() -> (Rc<Cell<u32>>, impl FnOnce() + 'static) {

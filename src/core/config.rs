@@ -3,6 +3,7 @@
 //! The edge reads the JavaScript object into a [`RawConfig`] (checking each key's JS type and
 //! refusing unknown keys), then [`Config::parse`] checks values and how keys fit together.
 //! Every failure is an `invalid_config` [`AuthError`] naming the key.
+use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 use super::error::AuthError;
 use super::origin::{Origin, OriginAllowlist};
@@ -284,7 +285,10 @@ impl Config {
                 .unwrap_or(60_000),
             max_retries: match raw.max_retries {
                 None => 1,
-                Some(n) if n.fract() == 0.0 && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
+                // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
+                Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => {
+                    n as u32
+                }
                 Some(_) => {
                     return Err(AuthError::invalid_config(
                         "maxRetries",

@@ -10,6 +10,7 @@
 //! not ordered with each other. So every tab holds a *shared* lock named after the version it
 //! holds, taken before the refresh lock is released; the lock manager's state is consistent,
 //! and a newer marker proves a renewal already happened.
+use alloc::string::String;
 
 /// The `BroadcastChannel` name for an API origin.
 pub fn channel_name(api_origin: &str) -> String {

@@ -3,8 +3,9 @@
 //! An [`AuthError`] never holds a token, a refresh token or a password: its message is built
 //! only from static text, configuration key names and what the server said about itself
 //! (`serverCode`, `serverMessage`).
+use alloc::{borrow::ToOwned, string::String};
 
-use std::fmt;
+use core::fmt;
 
 /// What went wrong, as the stable string codes JavaScript sees in `error.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,7 +141,7 @@ impl fmt::Display for AuthError {
     }
 }
 
-impl std::error::Error for AuthError {}
+impl core::error::Error for AuthError {}
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,9 @@
 //! does not allow `https://evil.api.example.com`, `http://api.example.com` or
 //! `https://api.example.com:8443`. Request URLs are resolved by the browser (`new URL`), whose
 //! `origin` is already in this serialized form.
+use alloc::{string::String, vec::Vec};
 
-use std::fmt;
+use core::fmt;
 
 /// A serialized origin, `scheme://host[:port]`, lower-case, default port omitted.
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -148,8 +148,8 @@ pub struct Session {
     last_activity_ms: u64,
 }
 
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Session")
             .field("authenticated", &self.held.is_some())
             .field("generation", &self.generation)

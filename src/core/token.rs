@@ -4,8 +4,9 @@
 //! reach a log line by accident: `Debug` and `Display` print `<redacted>`, the only way to the
 //! text is the explicit [`AccessToken::expose`], and the memory is overwritten when the value is
 //! dropped.
+use alloc::string::String;
 
-use std::fmt;
+use core::fmt;
 
 macro_rules! secret {
     ($(#[$doc:meta])* $name:ident) => {
@@ -62,10 +63,10 @@ secret!(
 
 /// Overwrites the secret's bytes before its memory is released.
 fn wipe(text: &mut String) {
-    let mut bytes = std::mem::take(text).into_bytes();
+    let mut bytes = core::mem::take(text).into_bytes();
     bytes.fill(0);
     // Keeps the zeroing from being optimised away as a dead store.
-    std::hint::black_box(&bytes);
+    core::hint::black_box(&bytes);
 }
 
 /// Counts access tokens: every new access token (login, refresh, relogin) gets the next one.
