@@ -15,6 +15,7 @@ setup:
 ## pkg/: the npm package (wasm + JS glue), size-optimized.
 pkg: setup
 	wasm-pack build --release --target web
+	node scripts/pack.mjs
 
 ## The reference API server (tests/api-server).
 server: setup

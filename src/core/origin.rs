@@ -24,14 +24,18 @@ impl Origin {
     pub fn parse(text: &str) -> Result<Origin, &'static str> {
         const SHAPE: &str = "entries must be origins like \"https://api.example.com\" (scheme://host[:port], no path)";
         let lower = text.trim().to_ascii_lowercase();
-        let (scheme, rest) = lower.split_once("://").ok_or(SHAPE)?;
+        let (scheme, rest) = split_scheme(&lower).ok_or(SHAPE)?;
         let default_port = match scheme {
             "https" => "443",
             "http" => "80",
             _ => return Err("entries must use http or https"),
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+        if authority.is_empty()
+            || authority
+                .bytes()
+                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b' '))
+        {
             return Err(SHAPE);
         }
         let (host, port) = split_host_port(authority).ok_or(SHAPE)?;
@@ -50,10 +54,11 @@ impl Origin {
     ///
     /// Errors: a static reason when `url` is not an absolute http(s) URL.
     pub fn of_url(url: &str) -> Result<Origin, &'static str> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or("must be an absolute http(s) URL")?;
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (scheme, rest) = split_scheme(url).ok_or("must be an absolute http(s) URL")?;
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let mut origin = String::with_capacity(scheme.len() + 3 + end);
         origin.push_str(scheme);
         origin.push_str("://");
@@ -73,18 +78,28 @@ impl fmt::Debug for Origin {
     }
 }
 
+/// Splits `scheme://rest` at the first `:`.
+///
+/// Byte positions of ASCII delimiters are char boundaries, so the checked `get`s never fail;
+/// they (and not `split_once`/`find`, whose panic paths format) keep `core::fmt` out of the wasm.
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let colon = url.bytes().position(|b| b == b':')?;
+    let rest = url.get(colon..)?.strip_prefix("://")?;
+    Some((url.get(..colon)?, rest))
+}
+
 /// Splits `host[:port]` (IPv6 hosts in brackets); the port, when present, must be 1–65535.
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if authority.starts_with('[') {
-        let end = authority.find(']')?;
+        let end = authority.bytes().position(|b| b == b']')?;
         let (host, rest) = authority.split_at_checked(end + 1)?;
         match rest {
             "" => (host, None),
             _ => (host, Some(rest.strip_prefix(':')?)),
         }
     } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        match authority.bytes().position(|b| b == b':') {
+            Some(colon) => (authority.get(..colon)?, Some(authority.get(colon + 1..)?)),
             None => (authority, None),
         }
     };

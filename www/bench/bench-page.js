@@ -160,9 +160,11 @@ window.bench = {
     }
   },
 
-  /** Wasm memory of authfetch, in 64 KiB pages (null before init). */
+  /** Wasm memory of authfetch, in 64 KiB pages (null before init). The package renames its
+   *  exports to one or two letters (scripts/pack.mjs), so the memory is found by type. */
   wasmPages() {
-    return state.wasm ? state.wasm.memory.buffer.byteLength / 65536 : null;
+    const memory = state.wasm && Object.values(state.wasm).find((v) => v instanceof WebAssembly.Memory);
+    return memory ? memory.buffer.byteLength / 65536 : null;
   },
 
   jsHeap() {

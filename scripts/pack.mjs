@@ -1,0 +1,115 @@
+// Finishes pkg/ after `wasm-pack build`: the size the package ships at (BENCHMARKS.md, size).
+//
+// 1. wasm-opt (npm binaryen) renames the wasm's imports, exports and import module to one or
+//    two letters (`--minify-imports-and-exports-and-modules`) and runs `-Oz` again. wasm-bindgen
+//    names every import like `__wbg_headers_9ef80dd266706f48`: ~100 of those, each spelled in
+//    both the wasm and the glue, are kilobytes that gzip cannot squeeze (the hashes are random).
+// 2. The glue (pkg/authfetch.js) is rewritten with wasm-opt's rename map, then minified by
+//    esbuild — as a bundler would, and as every peer in the size table is measured.
+// 3. The `.d.ts` files get the same export names, so they still describe the files.
+//
+// Every name of the map must be found where wasm-bindgen put it, or the script fails: a glue
+// that silently calls a renamed export would only fail in the browser.
+//
+// Usage: node scripts/pack.mjs [pkg-dir]   (the Makefile's `pkg` target runs it)
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = process.argv[2] ?? join(root, "pkg");
+const www = createRequire(join(root, "www", "package.json"));
+const esbuild = www("esbuild");
+const wasmOpt = join(root, "www", "node_modules", ".bin", "wasm-opt");
+
+const WASM = join(pkg, "authfetch_bg.wasm");
+const GLUE = join(pkg, "authfetch.js");
+const GLUE_TYPES = join(pkg, "authfetch.d.ts");
+const WASM_TYPES = join(pkg, "authfetch_bg.wasm.d.ts");
+const MODULE = "./authfetch_bg.js";
+// The wasm features wasm-bindgen's output uses (the same list as Cargo.toml's wasm-opt flags).
+const FEATURES = [
+  "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+];
+
+function fail(message) {
+  console.error(`pack: ${message}`);
+  process.exit(1);
+}
+
+function importModules(bytes) {
+  const module = new WebAssembly.Module(bytes);
+  return new Set(WebAssembly.Module.imports(module).map((i) => i.module));
+}
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Replaces every `pattern(name)` by `pattern(renamed)`; fails when a name is not found. */
+function renameAll(text, renames, pattern, what, { required = true } = {}) {
+  for (const [from, to] of renames) {
+    const re = pattern(escape(from));
+    if (!re.test(text)) {
+      if (required) fail(`${what} ${from} not found in the glue`);
+      continue;
+    }
+    text = text.replace(re, (match) => match.replace(from, to));
+  }
+  return text;
+}
+
+const before = readFileSync(WASM);
+const modules = importModules(before);
+if (!modules.has(MODULE)) {
+  console.log("pack: pkg/ is already packed");
+  process.exit(0);
+}
+if (modules.size !== 1) fail(`unexpected import modules ${[...modules].join(", ")}`);
+
+const mapJson = execFileSync(
+  wasmOpt,
+  [...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", WASM, "-o", WASM],
+  { encoding: "utf8", maxBuffer: 16 << 20 },
+);
+const map = JSON.parse(mapJson.slice(mapJson.indexOf("{")));
+const [newModule, ...others] = importModules(readFileSync(WASM));
+if (others.length) fail("the minified wasm has more than one import module");
+
+const imports = map.imports.map(([, from, to]) => [from, to]);
+const exports = map.exports;
+let glue = readFileSync(GLUE, "utf8");
+// Imports are the keys of the object the glue hands to `WebAssembly.instantiate`.
+glue = renameAll(glue, imports, (n) => new RegExp(`\\b${n}(?=\\s*:)`, "g"), "import");
+glue = renameAll(glue, [[MODULE, newModule]], (n) => new RegExp(`"${n}"(?=\\s*:)`, "g"), "module");
+// Exports are read as `wasm.name`; a few (memory, …) the glue never reads by name.
+glue = renameAll(glue, exports, (n) => new RegExp(`\\bwasm\\.${n}\\b`, "g"), "export", {
+  required: false,
+});
+const leftover = glue.match(/\bwasm\.[A-Za-z_]\w{2,}\b/g);
+if (leftover) fail(`exports not renamed: ${[...new Set(leftover)].join(", ")}`);
+
+const { code } = esbuild.transformSync(glue, { minify: true, format: "esm", target: "es2020" });
+writeFileSync(GLUE, code);
+
+// The type files name the wasm's exports (`InitOutput`, authfetch_bg.wasm.d.ts).
+for (const file of [GLUE_TYPES, WASM_TYPES]) {
+  const text = renameAll(
+    readFileSync(file, "utf8"),
+    exports,
+    (n) => new RegExp(`(?<=(readonly|export const) )${n}(?=:)`, "g"),
+    "export",
+    { required: false },
+  );
+  writeFileSync(file, text);
+}
+
+const after = readFileSync(WASM);
+console.log(
+  `pack: wasm ${before.length} → ${after.length} bytes, glue ${code.length} bytes (minified), ` +
+    `${imports.length} imports and ${exports.length} exports renamed`,
+);
