@@ -10,9 +10,8 @@ use super::js::set;
 /// (and `key` for `invalid_config`, `details` when given: the server's JSON error body for
 /// `account_locked`). Absent fields are `undefined`. Holds no secret: [`AuthError`] cannot.
 pub(crate) fn to_js(error: &AuthError, details: Option<&JsValue>) -> JsValue {
-    let js = js_sys::Error::new(&error.message);
-    js.set_name("AuthError");
-    let js: JsValue = js.into();
+    let js: JsValue = js_sys::Error::new(&error.message).into();
+    set(&js, "name", &JsValue::from_str("AuthError"));
     set(&js, "code", &JsValue::from_str(error.code.as_str()));
     let text = |s: &Option<String>| s.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
     set(

@@ -4,8 +4,10 @@
 //! exactly as the platform's (same listener added twice is one listener, `{ once: true }` is not
 //! needed because listeners are plain functions).
 
-use wasm_bindgen::JsValue;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CustomEvent, EventTarget};
+
+use super::js::set;
 
 /// The event names of the public API.
 pub(crate) const LOGIN: &str = "login";
@@ -37,9 +39,10 @@ impl Events {
     /// Dispatches `name` with `detail`, synchronously. A listener that throws is reported by
     /// the browser and does not stop authfetch.
     pub(crate) fn emit(&self, name: &str, detail: &JsValue) {
-        let init = CustomEventInit::new();
-        init.set_detail(detail);
-        if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+        // `{ detail }` as a plain object (one import fewer than `CustomEventInit`'s setter).
+        let init: JsValue = js_sys::Object::new().into();
+        set(&init, "detail", detail);
+        if let Ok(event) = CustomEvent::new_with_event_init_dict(name, init.unchecked_ref()) {
             let _ = self.target.dispatch_event(&event);
         }
     }

@@ -8,9 +8,9 @@ use crate::core::{AccessToken, AuthError, Config, ErrorCode, Grant, JwtTimes, Re
 use js_sys::{Function, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{Headers, Request, Response};
 
-use super::js::{decode_jwt_segment, get, global};
+use super::js::{decode_jwt_segment, get, global, set};
 
 /// One call to an auth endpoint.
 #[derive(Debug)]
@@ -46,20 +46,22 @@ impl Answer {
 pub(crate) async fn send(fetch: &Function, call: EndpointCall<'_>) -> Result<Answer, ()> {
     let headers = Headers::new().map_err(drop)?;
     let _ = headers.set("Accept", "application/json");
-    let init = RequestInit::new();
-    init.set_method(call.method);
+    // A plain object for the `RequestInit`: properties set through `Reflect.set`, which the
+    // edge imports anyway, instead of one typed setter import per field.
+    let init: JsValue = js_sys::Object::new().into();
+    set(&init, "method", &JsValue::from_str(call.method));
     if let Some(body) = call.json_body {
         let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(body));
+        set(&init, "body", &JsValue::from_str(body));
     }
     if let Some(authorization) = call.authorization {
         let _ = headers.set("Authorization", authorization);
     }
-    init.set_headers(&headers);
+    set(&init, "headers", &headers);
     if call.include_credentials {
-        init.set_credentials(RequestCredentials::Include);
+        set(&init, "credentials", &JsValue::from_str("include"));
     }
-    let request = Request::new_with_str_and_init(call.url, &init).map_err(drop)?;
+    let request = Request::new_with_str_and_init(call.url, init.unchecked_ref()).map_err(drop)?;
     let response = send_request(fetch, &request).await.map_err(drop)?;
     Ok(Answer {
         status: response.status(),
