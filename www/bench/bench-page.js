@@ -35,15 +35,61 @@ function expect200(status, variant) {
   if (status !== 200) throw new Error(`${variant}: ${ME_PATH} answered ${status}`);
 }
 
+/** Raw fetch with the bearer of a raw login set by hand; each call expects `status`. */
+async function rawClient(status, variant) {
+  const { accessToken } = await rawLogin();
+  const url = new URL(ME_PATH, location.origin).href;
+  return {
+    async call() {
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${accessToken}` } });
+      if (res.status !== status) throw new Error(`${variant}: ${ME_PATH} answered ${res.status}, not ${status}`);
+      return res.json();
+    },
+  };
+}
+
 /** Builds one variant: logs in and answers `{ call }` (one authenticated GET, body parsed). */
 const builders = {
   async raw() {
-    const { accessToken } = await rawLogin();
+    return rawClient(200, "raw");
+  },
+
+  /** The storm's second reference: raw fetch keeps sending the token the server expired, reads
+   *  each 401 answer and does nothing else (no refresh, no retry) — what 1,000 401s cost alone. */
+  async rawExpired() {
+    return rawClient(401, "rawExpired");
+  },
+
+  /** The storm's third reference: the refresh rule hand-written in plain JS, minimal and correct
+   *  (one refresh in flight, each call retried once with the new token) — the floor a library
+   *  doing the same job can reach in this browser, with none of authfetch's other duties. */
+  async handWritten() {
+    let { accessToken, refreshToken } = await rawLogin();
+    let refreshing = null;
+    const refresh = async () => {
+      const res = await fetch(REFRESH_PATH, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken }),
+      });
+      if (res.status !== 200) throw new Error(`handWritten: refresh answered ${res.status}`);
+      ({ accessToken, refreshToken } = await res.json());
+    };
     const url = new URL(ME_PATH, location.origin).href;
+    const get = (token) => fetch(url, { headers: { Authorization: `Bearer ${token}` } });
     return {
       async call() {
-        const res = await fetch(url, { headers: { Authorization: `Bearer ${accessToken}` } });
-        expect200(res.status, "raw");
+        const sent = accessToken;
+        let res = await get(sent);
+        if (res.status === 401) {
+          await res.text();
+          if (accessToken === sent) {
+            refreshing ??= refresh().finally(() => (refreshing = null));
+            await refreshing;
+          }
+          res = await get(accessToken);
+        }
+        expect200(res.status, "handWritten");
         return res.json();
       },
     };

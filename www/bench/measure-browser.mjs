@@ -121,12 +121,14 @@ export async function measureCalls({ browser, server, controls, calls, concurren
 // --- 3. refresh storm -------------------------------------------------------------------------
 
 export const STORM_VARIANTS = ["authfetch", "axios"];
-// Reference, not a storm: the same number of concurrent raw-fetch calls with a valid token.
-const STORM_REFERENCE = "raw";
+// References: the same number of concurrent raw-fetch calls with a valid token (`raw`), with the
+// expired token, each 401 read and nothing else done (`rawExpired`), and the storm handled by a
+// minimal hand-written single flight in plain JS (`handWritten`).
+const STORM_REFERENCES = ["raw", "rawExpired", "handWritten"];
 
 /** `{ calls, rounds, variants: {name: [{refreshRequests, refreshes, ms, ok, failed, firstError}…]}}`. */
 export async function measureStorm({ browser, server, controls, calls, rounds, log }) {
-  const names = [...STORM_VARIANTS, STORM_REFERENCE];
+  const names = [...STORM_VARIANTS, ...STORM_REFERENCES];
   const variants = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
@@ -136,7 +138,7 @@ export async function measureStorm({ browser, server, controls, calls, rounds, l
       try {
         await page.evaluate((n) => window.bench.stormSetup(n), name);
         const before = await controls.counters();
-        if (name !== STORM_REFERENCE) await controls.control("expire-access");
+        if (name !== "raw") await controls.control("expire-access");
         const r = await withTimeout(page.evaluate(([n, c]) => window.bench.storm(n, c), [name, calls]), 180_000, `${name} storm`);
         // Let stragglers (a refresh answered after the last call settled) reach the counters.
         await sleep(200);
