@@ -108,15 +108,18 @@ fn strings(
     if let (true, Some(one)) = (single_ok, value.as_string()) {
         return Ok(Some(vec![one]));
     }
-    let wrong = AuthError::invalid_config(key, "must be an array of strings");
+    let wrong = || AuthError::invalid_config(key, "must be an array of strings");
     if !Array::is_array(&value) {
-        return Err(wrong);
+        return Err(wrong());
     }
-    Array::from(&value)
-        .iter()
-        .map(|item| item.as_string().ok_or_else(|| wrong.clone()))
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+    let mut list = Vec::new();
+    for item in Array::from(&value).iter() {
+        match item.as_string() {
+            Some(text) => list.push(text),
+            None => return Err(wrong()),
+        }
+    }
+    Ok(Some(list))
 }
 
 /// A key where an explicit `null` means "off": `Some(None)`.

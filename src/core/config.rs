@@ -240,11 +240,18 @@ impl Config {
         let refresh_body_field = non_empty(raw.refresh_body_field, "refreshBodyField")?
             .unwrap_or_else(|| "refreshToken".into());
         let allowed_origins = match raw.allowed_origins {
-            Some(list) => list
-                .iter()
-                .map(|s| Origin::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?,
+            Some(list) => {
+                // Plain loops rather than `collect::<Result<…>>` here and in `dot_paths`: the
+                // adapter costs more wasm than the loop (see BENCHMARKS.md, size).
+                let mut origins = Vec::with_capacity(list.len());
+                for text in &list {
+                    origins.push(
+                        Origin::parse(text)
+                            .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?,
+                    );
+                }
+                origins
+            }
             None => vec![Origin::of_url(&raw.base_url).map_err(|_| {
                 AuthError::invalid_config("baseUrl", "must be an http or https URL")
             })?],
@@ -361,15 +368,21 @@ fn dot_paths(
     default: &[&str],
     key: &'static str,
 ) -> Result<Vec<DotPath>, AuthError> {
-    let parse = |s: &str| DotPath::parse(s).map_err(|why| AuthError::invalid_config(key, why));
-    match value {
-        None => default.iter().map(|s| parse(s)).collect(),
-        Some(list) if list.is_empty() => Err(AuthError::invalid_config(
-            key,
-            "must name at least one path",
-        )),
-        Some(list) => list.iter().map(|s| parse(s)).collect(),
+    let texts: Vec<&str> = match &value {
+        None => default.to_vec(),
+        Some(list) if list.is_empty() => {
+            return Err(AuthError::invalid_config(
+                key,
+                "must name at least one path",
+            ))
+        }
+        Some(list) => list.iter().map(String::as_str).collect(),
+    };
+    let mut paths = Vec::with_capacity(texts.len());
+    for text in texts {
+        paths.push(DotPath::parse(text).map_err(|why| AuthError::invalid_config(key, why))?);
     }
+    Ok(paths)
 }
 
 fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, AuthError> {
