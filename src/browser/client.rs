@@ -12,7 +12,7 @@ use core::cell::RefCell;
 use crate::core::{
     AuthError, Config, Credentials, EndReason, ErrorCode, Origin, RefreshCredential,
     RefreshFailure, RefreshMethod, RefreshVerdict, RenewalId, SendDecision, Session,
-    UnauthorizedDecision,
+    TokenGeneration, UnauthorizedDecision,
 };
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -24,7 +24,7 @@ use super::crosstab::{Channel, HeldLock, Locks, Message};
 use super::error::to_js;
 use super::events::{self, Events};
 use super::http::{self, EndpointCall};
-use super::js::{captured_fetch, get, global, now_ms, random, request_origin, set};
+use super::js::{captured_fetch, get, global, now_ms, random, set, targets_allowed};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
 use super::replay::ReplayableRequest;
@@ -86,6 +86,9 @@ pub(super) struct Inner {
     pub(super) peers: RefCell<Vec<f64>>,
     /// Resolvers of `wait_for_newer` calls, woken whenever the tokens change or end.
     pub(super) version_waiters: RefCell<Vec<Function>>,
+    /// The `Authorization` value of the current access token as a JS string, made once per
+    /// token generation instead of once per call; dropped when the session ends.
+    pub(super) bearer: RefCell<Option<(TokenGeneration, JsValue)>>,
 }
 
 #[wasm_bindgen]
@@ -128,6 +131,7 @@ impl AuthClient {
             marker: RefCell::new(None),
             peers: RefCell::new(Vec::new()),
             version_waiters: RefCell::new(Vec::new()),
+            bearer: RefCell::new(None),
         });
         inner.open_channel();
         let weak = Rc::downgrade(&inner);
@@ -454,9 +458,7 @@ impl Inner {
     }
 
     async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        let allowed = request_origin(&input, &self.page_origin)
-            .is_some_and(|origin| self.config.allowed_origins.allows(&origin));
-        if !allowed {
+        if !targets_allowed(&input, &self.page_origin, &self.config.allowed_origins) {
             // Untouched: the caller's own arguments, to the page's own fetch.
             let promise: Promise = self
                 .fetch
@@ -489,18 +491,12 @@ impl Inner {
                 }
                 SendDecision::Send(generation) => generation,
             };
-            let authorization = self
-                .session
-                .borrow()
-                .access_token()
-                .map(|t| bearer(t.expose()));
-            let Some(authorization) = authorization else {
+            let Some(authorization) = self.bearer_for(generation) else {
                 return Err(reject(ErrorCode::NotAuthenticated));
             };
             let Some(attempt) = request.attempt(&authorization) else {
                 return Err(reject(ErrorCode::BodyNotReplayable));
             };
-            drop(authorization);
             let response = http::send_request(&self.fetch, &attempt)
                 .await
                 .map_err(|cause| {
@@ -645,6 +641,21 @@ impl Inner {
         }
     }
 
+    /// `Bearer <access token>` for tokens of `generation`, made once per generation; `None`
+    /// without an access token.
+    fn bearer_for(&self, generation: TokenGeneration) -> Option<JsValue> {
+        let mut cached = self.bearer.borrow_mut();
+        match cached.as_ref() {
+            Some((held, value)) if *held == generation => Some(value.clone()),
+            _ => {
+                let session = self.session.borrow();
+                let value = JsValue::from_str(&bearer(session.access_token()?.expose()));
+                *cached = Some((generation, value.clone()));
+                Some(value)
+            }
+        }
+    }
+
     /// Empties the flight slot if it still holds renewal `id` (after a logout a newer one may).
     fn clear_flight(&self, id: RenewalId) {
         let mut flight = self.flight.borrow_mut();
@@ -774,6 +785,7 @@ impl Inner {
         let Some(reason) = ended else {
             return;
         };
+        self.bearer.borrow_mut().take();
         // A renewal still in flight belongs to the ended session: new callers must not join it.
         self.flight.borrow_mut().take();
         self.timer.borrow_mut().cancel();
@@ -865,6 +877,9 @@ impl Inner {
         }
         if let Ok(mut session) = self.session.try_borrow_mut() {
             session.end(EndReason::User);
+        }
+        if let Ok(mut bearer) = self.bearer.try_borrow_mut() {
+            bearer.take();
         }
         if let (Ok(mut channel), Ok(mut marker)) =
             (self.channel.try_borrow_mut(), self.marker.try_borrow_mut())

@@ -1,6 +1,7 @@
 //! JavaScript globals, bound once (gloo's habit), so the edge runs in a Window and in a Worker.
 use alloc::{borrow::ToOwned, string::String};
 
+use crate::core::OriginAllowlist;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -42,21 +43,53 @@ pub(crate) fn new_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Re
     Reflect::construct(&class, &js_sys::Array::of2(input, init))?.dyn_into()
 }
 
-/// The origin `fetch(input)` would send to, resolved against the document's base URL (a
-/// Worker's location) — without constructing a `Request`, which would consume a `Request`
-/// input's body. A path like `"/v1/x"` is the page's own origin without parsing anything.
-/// `None` when `fetch` itself would refuse the input.
-pub(crate) fn request_origin(input: &JsValue, page_origin: &str) -> Option<String> {
-    if let Some(request) = input.dyn_ref::<web_sys::Request>() {
-        return web_sys::Url::new(&request.url())
-            .ok()
-            .map(|url| url.origin());
-    }
-    let text = match input.as_string() {
-        Some(text) => text,
-        // A URL object or anything else with a useful toString(), as fetch accepts.
-        None => input.dyn_ref::<js_sys::Object>()?.to_string().as_string()?,
+/// Whether `fetch(input)` would go to an origin of `allowlist`, resolved against the document's
+/// base URL (a Worker's location) — without constructing a `Request`, which would consume a
+/// `Request` input's body. A string that starts with an allowed origin is decided without a URL
+/// parser ([`OriginAllowlist::allows_url_prefix`]: the hot path of absolute API URLs), and a path
+/// like `"/v1/x"` is the page's own origin without parsing anything. `false` when `fetch` itself
+/// would refuse the input.
+pub(crate) fn targets_allowed(
+    input: &JsValue,
+    page_origin: &str,
+    allowlist: &OriginAllowlist,
+) -> bool {
+    let origin = match input_text(input) {
+        Some(InputText::Url(text)) => {
+            if let Some(allowed) = allowlist.allows_url_prefix(&text) {
+                return allowed;
+            }
+            text_origin(&text, page_origin)
+        }
+        Some(InputText::Request(url)) => web_sys::Url::new(&url).ok().map(|url| url.origin()),
+        None => None,
     };
+    origin.is_some_and(|origin| allowlist.allows(&origin))
+}
+
+/// What `fetch` reads its target from.
+enum InputText {
+    /// A `Request`'s `url`, already absolute.
+    Request(String),
+    /// A string, or a URL object's text, maybe relative.
+    Url(String),
+}
+
+fn input_text(input: &JsValue) -> Option<InputText> {
+    if let Some(request) = input.dyn_ref::<web_sys::Request>() {
+        return Some(InputText::Request(request.url()));
+    }
+    match input.as_string() {
+        Some(text) => Some(InputText::Url(text)),
+        // A URL object or anything else with a useful toString(), as fetch accepts.
+        None => Some(InputText::Url(
+            input.dyn_ref::<js_sys::Object>()?.to_string().as_string()?,
+        )),
+    }
+}
+
+/// The origin of `text` resolved against the document's base URL (a Worker's location).
+fn text_origin(text: &str, page_origin: &str) -> Option<String> {
     let global = global();
     let base = get(&get(&global, "document"), "baseURI")
         .as_string()
@@ -73,7 +106,7 @@ pub(crate) fn request_origin(input: &JsValue, page_origin: &str) -> Option<Strin
     if plain_path && base_on_page {
         return Some(page_origin.to_owned());
     }
-    web_sys::Url::new_with_base(&text, &base)
+    web_sys::Url::new_with_base(text, &base)
         .ok()
         .map(|url| url.origin())
 }
@@ -113,22 +146,20 @@ pub(crate) fn decode_jwt_segment(segment: &str) -> Option<JsValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Origin;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]
-    fn request_origin_resolves_like_fetch() {
+    fn targets_are_resolved_like_fetch() {
         let page = get(&get(&global(), "location"), "origin")
             .as_string()
             .unwrap();
-        let origin = |input: JsValue| request_origin(&input, &page);
-        assert_eq!(
-            origin("/v1/cidadao/me".into()).as_deref(),
-            Some(page.as_str())
-        );
-        assert_eq!(
-            origin("relative/path".into()).as_deref(),
-            Some(page.as_str())
-        );
+        let goes_to = |input: &str, origin: &str| {
+            let only = OriginAllowlist::new(alloc::vec![Origin::parse(origin).unwrap()]).unwrap();
+            targets_allowed(&input.into(), &page, &only)
+        };
+        assert!(goes_to("/v1/cidadao/me", &page));
+        assert!(goes_to("relative/path", &page));
         // What the URL parser reinterprets as another host must never count as the page.
         for sneaky in [
             "//evil.example/x",
@@ -136,26 +167,53 @@ mod tests {
             "/\t/evil.example/x",
             "/\n/evil.example",
         ] {
-            assert_eq!(
-                origin(sneaky.into()).as_deref(),
-                Some("http://evil.example"),
-                "{sneaky:?}"
-            );
+            assert!(goes_to(sneaky, "http://evil.example"), "{sneaky:?}");
+            assert!(!goes_to(sneaky, &page), "{sneaky:?}");
         }
-        assert_eq!(
-            origin("https://api.example.com:8443/v1".into()).as_deref(),
-            Some("https://api.example.com:8443")
-        );
+        assert!(goes_to(
+            "https://api.example.com:8443/v1",
+            "https://api.example.com:8443"
+        ));
+        assert!(!goes_to(
+            "https://api.example.com:8443/v1",
+            "https://api.example.com"
+        ));
+        // The prefix fast path and the parser agree on every spelling.
+        assert!(goes_to(
+            "https://api.example.com/x",
+            "https://api.example.com"
+        ));
+        assert!(goes_to(
+            "https://api.example.com?q",
+            "https://api.example.com"
+        ));
+        assert!(goes_to(
+            "HTTPS://API.example.com:443/x",
+            "https://api.example.com"
+        ));
+        assert!(!goes_to(
+            "https://api.example.com@evil.example/x",
+            "https://api.example.com"
+        ));
+        assert!(!goes_to(
+            "https://api.example.com.evil.example/",
+            "https://api.example.com"
+        ));
+        assert!(!goes_to("http://[bad", &page));
+        let only = |origin: &str| {
+            OriginAllowlist::new(alloc::vec![Origin::parse(origin).unwrap()]).unwrap()
+        };
         let url = web_sys::Url::new("https://api.example.com/x").unwrap();
-        assert_eq!(
-            origin(url.into()).as_deref(),
-            Some("https://api.example.com")
-        );
+        assert!(targets_allowed(
+            &url.into(),
+            &page,
+            &only("https://api.example.com")
+        ));
         let request = web_sys::Request::new_with_str("https://files.example.com/a").unwrap();
-        assert_eq!(
-            origin(request.into()).as_deref(),
-            Some("https://files.example.com")
-        );
-        assert_eq!(origin("http://[bad".into()), None);
+        assert!(targets_allowed(
+            &request.into(),
+            &page,
+            &only("https://files.example.com")
+        ));
     }
 }

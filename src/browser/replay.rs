@@ -7,8 +7,20 @@
 //! re-sent identically on the retry. A `ReadableStream` body given in `init` is read as it is
 //! sent and cannot be replayed: it goes out uncloned, and a retry is refused.
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::Request;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A request's `Headers`, seen through a `set` that takes the value as a JS string: the
+    /// bearer is made into one once per access token, not copied out of wasm on every call.
+    #[wasm_bindgen(js_name = Headers)]
+    type BearerHeaders;
+
+    #[wasm_bindgen(method, catch)]
+    fn set(this: &BearerHeaders, name: &str, value: &JsValue) -> Result<(), JsValue>;
+}
 
 use super::js::{get, is_readable_stream, new_request};
 
@@ -64,9 +76,10 @@ impl ReplayableRequest {
         })
     }
 
-    /// The next attempt with `authorization` set, or `None` when the body was a one-shot stream
-    /// that has already been sent (the caller rejects `body_not_replayable`).
-    pub(crate) fn attempt(&mut self, authorization: &str) -> Option<Request> {
+    /// The next attempt with `authorization` (a JS string, `Bearer …`) set, or `None` when the
+    /// body was a one-shot stream that has already been sent (the caller rejects
+    /// `body_not_replayable`).
+    pub(crate) fn attempt(&mut self, authorization: &JsValue) -> Option<Request> {
         let request = match (&self.source, self.first.take()) {
             (Source::Arguments { .. }, Some(first)) => first,
             (Source::Arguments { input, init }, None) => new_request(input, init).ok()?,
@@ -81,7 +94,8 @@ impl ReplayableRequest {
         };
         self.sent = true;
         // A `no-cors` request silently ignores the header, as the platform does.
-        let _ = request.headers().set("Authorization", authorization);
+        let headers: BearerHeaders = request.headers().unchecked_into();
+        let _ = headers.set("Authorization", authorization);
         Some(request)
     }
 
@@ -127,8 +141,8 @@ mod tests {
             .unwrap();
         let mut request =
             ReplayableRequest::new(&JsValue::from_str("/upload"), &init("POST", &form)).unwrap();
-        let first = request.attempt("Bearer one").unwrap();
-        let second = request.attempt("Bearer two").unwrap();
+        let first = request.attempt(&"Bearer one".into()).unwrap();
+        let second = request.attempt(&"Bearer two".into()).unwrap();
         assert_eq!(
             first.headers().get("Authorization").unwrap().as_deref(),
             Some("Bearer one")
@@ -154,8 +168,8 @@ mod tests {
         for body in [JsValue::from_str("{\"x\":1}"), params.into()] {
             let mut request =
                 ReplayableRequest::new(&JsValue::from_str("/x"), &init("PUT", &body)).unwrap();
-            let first = bytes(&request.attempt("Bearer a").unwrap()).await;
-            let second = bytes(&request.attempt("Bearer b").unwrap()).await;
+            let first = bytes(&request.attempt(&"Bearer a".into()).unwrap()).await;
+            let second = bytes(&request.attempt(&"Bearer b".into()).unwrap()).await;
             assert!(!first.is_empty());
             assert_eq!(first, second);
             assert!(request.can_replay());
@@ -166,7 +180,7 @@ mod tests {
     fn the_callers_request_is_never_modified() {
         let original = Request::new_with_str("/me").unwrap();
         let mut request = ReplayableRequest::new(&original, &JsValue::UNDEFINED).unwrap();
-        let attempt = request.attempt("Bearer secret").unwrap();
+        let attempt = request.attempt(&"Bearer secret".into()).unwrap();
         assert!(attempt.headers().has("Authorization").unwrap());
         assert!(!original.headers().has("Authorization").unwrap());
         assert!(attempt.url().ends_with("/me"));
@@ -179,9 +193,9 @@ mod tests {
         set(&init, "duplex", &JsValue::from_str("half"));
         let mut request = ReplayableRequest::new(&JsValue::from_str("/stream"), &init).unwrap();
         assert!(request.can_replay());
-        assert!(request.attempt("Bearer a").is_some());
+        assert!(request.attempt(&"Bearer a".into()).is_some());
         assert!(!request.can_replay());
-        assert!(request.attempt("Bearer b").is_none());
+        assert!(request.attempt(&"Bearer b".into()).is_none());
     }
 
     #[wasm_bindgen_test]

@@ -127,6 +127,20 @@ impl OriginAllowlist {
         self.0.iter().any(|o| o.0 == origin)
     }
 
+    /// Whether the absolute URL `url` goes to an allowed origin, decided without a URL parser
+    /// when that is certain: `Some(true)` when `url` is an allowed origin spelled exactly as
+    /// serialized and followed by `/`, `?`, `#` or nothing (the WHATWG URL parser cannot read
+    /// any other host or port out of that). `None` for anything else — another spelling
+    /// (`HTTPS://`, `:443`), user info, a backslash, other origins — which the caller resolves
+    /// with the browser's parser. Never `Some(false)`: refusing is the parser's job.
+    pub fn allows_url_prefix(&self, url: &str) -> Option<bool> {
+        let allowed = self.0.iter().any(|o| {
+            url.strip_prefix(o.as_str())
+                .is_some_and(|rest| matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#')))
+        });
+        allowed.then_some(true)
+    }
+
     /// The allowed origins.
     pub fn origins(&self) -> &[Origin] {
         &self.0
@@ -218,5 +232,36 @@ mod tests {
     #[test]
     fn empty_allowlist_is_refused() {
         assert!(OriginAllowlist::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn url_prefix_decides_only_exact_spellings() {
+        let list = OriginAllowlist::new(vec![
+            Origin::parse("https://api.example.com").unwrap(),
+            Origin::parse("http://127.0.0.1:8080").unwrap(),
+        ])
+        .unwrap();
+        for url in [
+            "https://api.example.com/v1/me",
+            "https://api.example.com",
+            "https://api.example.com?x=1",
+            "https://api.example.com#top",
+            "http://127.0.0.1:8080/v1/me",
+        ] {
+            assert_eq!(list.allows_url_prefix(url), Some(true), "{url}");
+        }
+        for url in [
+            "https://api.example.com.evil.com/",
+            "https://api.example.com@evil.com/",
+            "https://api.example.com:443/",
+            "https://api.example.com\\@evil.com/",
+            "HTTPS://api.example.com/",
+            " https://api.example.com/",
+            "http://127.0.0.1:80801/",
+            "https://evil.com/https://api.example.com/",
+            "/v1/me",
+        ] {
+            assert_eq!(list.allows_url_prefix(url), None, "{url}");
+        }
     }
 }
