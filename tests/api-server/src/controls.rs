@@ -846,50 +846,34 @@ mod tests {
     #[tokio::test]
     async fn expire_access_revoke_and_counters_cover_every_dialect() {
         let (router, state) = testing::app();
-        let s000 = post(
+        let s000 = testing::login_token(
             &router,
             "/s000/auth/login",
             json!({"username": "integracao", "password": "s3nh4-integr@cao"}),
-            None,
+            "/access_token",
         )
-        .await
-        .json()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let s001 = post(
+        .await;
+        let s001 = testing::login_token(
             &router,
             "/s001/auth/login",
             json!({"email": "user@exemplo.com", "password": "senha-nortus"}),
-            None,
+            "/token",
         )
-        .await
-        .json()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let s002 = post(
+        .await;
+        let s002 = testing::login_token(
             &router,
             "/s002/auth/login",
             json!({"email_user": "thiago@thc.com", "password_user": "123455678"}),
-            None,
+            "/tokens/accessToken",
         )
-        .await
-        .json()["tokens"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let s003 = post(
+        .await;
+        let s003 = testing::login_token(
             &router,
             "/s003/auth",
             json!({"email": "usuario@example.com", "password": "senha-coinpay"}),
-            None,
+            "/access_token",
         )
-        .await
-        .json()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        .await;
         let (v1, _) = login_maria(&router).await;
         let routes = [
             ("/s000/api/status", &s000),

@@ -200,15 +200,8 @@ mod tests {
     use axum::http::{header, Method};
 
     async fn login(router: &Router) -> String {
-        let r = post(
-            router,
-            "/s000/auth/login",
-            json!({"username": USERNAME, "password": PASSWORD}),
-            None,
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.bytes);
-        r.json()["access_token"].as_str().unwrap().to_owned()
+        let body = json!({"username": USERNAME, "password": PASSWORD});
+        testing::login_token(router, "/s000/auth/login", body, "/access_token").await
     }
 
     #[tokio::test]

@@ -96,15 +96,8 @@ mod tests {
     use crate::testing::{self, get, post};
 
     async fn login(router: &axum::Router) -> String {
-        let r = post(
-            router,
-            "/s001/auth/login",
-            json!({"email": EMAIL, "password": PASSWORD}),
-            None,
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.bytes);
-        r.json()["token"].as_str().unwrap().to_owned()
+        let body = json!({"email": EMAIL, "password": PASSWORD});
+        testing::login_token(router, "/s001/auth/login", body, "/token").await
     }
 
     #[tokio::test]

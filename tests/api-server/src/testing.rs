@@ -100,6 +100,16 @@ pub async fn login(router: &Router, email: &str, senha: &str) -> (String, String
     )
 }
 
+/// POSTs `body` to a dialect's login `path` and answers the access token found at the JSON
+/// `pointer` (e.g. `/tokens/accessToken`); panics (failing the test) when there is none.
+pub async fn login_token(router: &Router, path: &str, body: Value, pointer: &str) -> String {
+    let reply = post(router, path, body, None).await;
+    match reply.json().pointer(pointer).and_then(Value::as_str) {
+        Some(token) => token.to_owned(),
+        None => panic!("{path}: no token at {pointer}: {:?}", reply.bytes),
+    }
+}
+
 /// Logs Maria in.
 pub async fn login_maria(router: &Router) -> (String, String) {
     login(router, "maria.oliveira@exemplo.com", "S3nh4F0rt3!").await
