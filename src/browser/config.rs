@@ -69,31 +69,32 @@ fn given(config: &JsValue, key: &str) -> Option<JsValue> {
     Some(get(config, key)).filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// `config[key]` as `read` takes it: `None` when not given, `invalid_config` saying `why` when
+/// `read` refuses the value's JS type (the error is built only then).
+fn typed<T>(
+    config: &JsValue,
+    key: &'static str,
+    read: fn(&JsValue) -> Option<T>,
+    why: &'static str,
+) -> Result<Option<T>, AuthError> {
+    match given(config, key) {
+        None => Ok(None),
+        Some(value) => read(&value)
+            .map(Some)
+            .ok_or_else(|| AuthError::invalid_config(key, why)),
+    }
+}
+
 fn string(config: &JsValue, key: &'static str) -> Result<Option<String>, AuthError> {
-    given(config, key)
-        .map(|v| {
-            v.as_string()
-                .ok_or(AuthError::invalid_config(key, "must be a string"))
-        })
-        .transpose()
+    typed(config, key, JsValue::as_string, "must be a string")
 }
 
 fn number(config: &JsValue, key: &'static str) -> Result<Option<f64>, AuthError> {
-    given(config, key)
-        .map(|v| {
-            v.as_f64()
-                .ok_or(AuthError::invalid_config(key, "must be a number"))
-        })
-        .transpose()
+    typed(config, key, JsValue::as_f64, "must be a number")
 }
 
 fn boolean(config: &JsValue, key: &'static str) -> Result<Option<bool>, AuthError> {
-    given(config, key)
-        .map(|v| {
-            v.as_bool()
-                .ok_or(AuthError::invalid_config(key, "must be true or false"))
-        })
-        .transpose()
+    typed(config, key, JsValue::as_bool, "must be true or false")
 }
 
 /// A list of strings; where `single_ok`, one string is a one-element list.
