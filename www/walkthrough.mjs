@@ -6,7 +6,7 @@
 // DEMO_EXIT=1: exit right after the walkthrough. Any failed step: exit 1.
 
 import { createHash, randomBytes } from "node:crypto";
-import { controlsFor, launchBrowser, requestsTo, sleep, startServer } from "./e2e/harness.mjs";
+import { clickApi, controlsFor, launchBrowser, requestsTo, sleep, startServer } from "./e2e/harness.mjs";
 
 const PORT = Number(process.env.PORT || 8080);
 const FOREIGN_PORT = Number(process.env.FOREIGN_PORT || 8081);
@@ -75,18 +75,9 @@ async function walkthrough() {
   const answersFor = (path, from) => answers.slice(from).filter((a) => a.path === path);
 
   const readApi = async (buttonId, path) => {
-    await page.click(`#${buttonId}`);
-    await page.waitForFunction(
-      (p) => {
-        const s = document.getElementById("api-status");
-        return s.textContent.includes(p) && (s.dataset.state === "ok" || s.dataset.state === "error");
-      },
-      path,
-      { timeout: 10_000 },
-    );
-    const status = await page.textContent("#api-status");
-    if ((await page.getAttribute("#api-status", "data-state")) !== "ok") throw new Error(status);
-    return { status, body: JSON.parse(await page.textContent("#api-result")) };
+    const { state, status, result } = await clickApi(page, buttonId, path);
+    if (state !== "ok") throw new Error(status);
+    return { status, body: JSON.parse(result) };
   };
   const controlClick = async (buttonId) => {
     await page.$eval("#control-status", (el) => (el.dataset.state = ""));

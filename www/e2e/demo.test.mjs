@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { requestsTo, useE2E } from "./harness.mjs";
+import { clickApi, requestsTo, useE2E } from "./harness.mjs";
 
 const env = useE2E();
 
@@ -10,24 +10,6 @@ async function openDemo() {
   const opened = await env.newPage({ path: "/" });
   await opened.page.waitForSelector("body[data-ready='true']", { timeout: 15_000 });
   return opened;
-}
-
-/** Clicks an API button and waits for its answer to be shown. */
-async function clickApi(page, buttonId, path) {
-  await page.click(`#${buttonId}`);
-  await page.waitForFunction(
-    (p) => {
-      const s = document.getElementById("api-status");
-      return s.textContent.includes(p) && (s.dataset.state === "ok" || s.dataset.state === "error");
-    },
-    path,
-    { timeout: 10_000 },
-  );
-  return {
-    state: await page.getAttribute("#api-status", "data-state"),
-    status: await page.textContent("#api-status"),
-    result: await page.textContent("#api-result"),
-  };
 }
 
 const logTypes = (page) => page.$$eval("#event-log li", (items) => items.map((li) => li.dataset.type));

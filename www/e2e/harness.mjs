@@ -321,7 +321,27 @@ export async function waitForAuthfetch(page) {
   await page.evaluate(installPageHelpers, { loginPath: LOGIN_PATH, refreshPath: REFRESH_PATH });
 }
 
-function collectTokens(body, into) {
+/** Demo page: clicks an API button and waits for its answer to be shown; answers
+ *  `{ state, status, result }` as the page shows them. */
+export async function clickApi(page, buttonId, path) {
+  await page.click(`#${buttonId}`);
+  await page.waitForFunction(
+    (p) => {
+      const s = document.getElementById("api-status");
+      return s.textContent.includes(p) && (s.dataset.state === "ok" || s.dataset.state === "error");
+    },
+    path,
+    { timeout: 10_000 },
+  );
+  return {
+    state: await page.getAttribute("#api-status", "data-state"),
+    status: await page.textContent("#api-status"),
+    result: await page.textContent("#api-result"),
+  };
+}
+
+/** Adds every token text found anywhere in a login or refresh answer `body` to the set `into`. */
+export function collectTokens(body, into) {
   const keys = ["accessToken", "refreshToken", "access_token", "refresh_token", "token"];
   const walk = (value) => {
     if (!value || typeof value !== "object") return;

@@ -2,30 +2,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MARIA, useE2E } from "./harness.mjs";
+import { EMPTY_STORES as EMPTY, assertNoToken, readPersistentStores } from "./seeds.mjs";
 
 const env = useE2E();
-
-// Everything the page could have persisted, read from inside the page.
-async function readPersistentStores(page) {
-  return page.evaluate(async () => {
-    const dump = (storage) => Object.fromEntries(Object.keys(storage).map((k) => [k, storage.getItem(k)]));
-    return {
-      localStorage: dump(localStorage),
-      sessionStorage: dump(sessionStorage),
-      cookie: document.cookie,
-      indexedDB: (await indexedDB.databases()).map((db) => db.name),
-      cacheStorage: "caches" in window ? await caches.keys() : [],
-    };
-  });
-}
-
-const EMPTY = { localStorage: {}, sessionStorage: {}, cookie: "", indexedDB: [], cacheStorage: [] };
-
-function assertNoToken(haystack, tokens, where) {
-  for (const token of tokens) {
-    assert.ok(!haystack.includes(token), `a token text (${token.length} chars) appears in ${where}`);
-  }
-}
 
 describe("memory only", () => {
   test("after login and after a refresh, localStorage, sessionStorage, cookies, IndexedDB and CacheStorage hold nothing", { timeout: 20_000 }, async () => {

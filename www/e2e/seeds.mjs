@@ -3,7 +3,7 @@
 // server, and how a test makes the server refuse its renewal. Plus small page helpers shared by
 // the dialect tests. Not a test file (the runner only picks up *.test.mjs).
 import assert from "node:assert/strict";
-import { requestsTo } from "./harness.mjs";
+import { collectTokens, requestsTo } from "./harness.mjs";
 
 export const MIN = 60_000;
 
@@ -172,18 +172,6 @@ export function watchAuthAnswers(page, paths) {
       return [...tokens];
     },
   };
-}
-
-function collectTokens(body, into) {
-  const keys = ["accessToken", "refreshToken", "access_token", "refresh_token", "token"];
-  const walk = (value) => {
-    if (!value || typeof value !== "object") return;
-    for (const [key, inner] of Object.entries(value)) {
-      if (keys.includes(key) && typeof inner === "string" && inner.length > 0) into.add(inner);
-      else if (inner && typeof inner === "object") walk(inner);
-    }
-  };
-  walk(body);
 }
 
 /** Everything the page could have persisted, read from inside the page. */
