@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: setup pkg server demo test lint unit browser e2e bench clean
+.PHONY: setup pkg server demo test lint unit browser e2e size bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -27,8 +27,9 @@ demo: pkg server
 	node www/walkthrough.mjs
 
 ## Every test: formatting and lints, the core and server (cargo test), the browser edge
-## (wasm-pack test in headless Chromium), the end-to-end suite (Chromium against the server).
-test: setup lint unit browser e2e
+## (wasm-pack test in headless Chromium), the size budget of pkg/ (size-budget.json), the
+## end-to-end suite (Chromium against the server).
+test: setup lint unit browser size e2e
 
 lint: setup
 	cargo fmt --all -- --check
@@ -41,6 +42,10 @@ unit: setup
 
 browser: setup
 	wasm-pack test --headless --chrome --features std
+
+## pkg/ as shipped (wasm + glue, gzip -9) within the budget of size-budget.json.
+size: pkg
+	node --test --test-reporter=tap tests/size/
 
 e2e: pkg server
 	cd www && npm run e2e

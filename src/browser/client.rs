@@ -11,8 +11,7 @@ use core::cell::RefCell;
 
 use crate::core::{
     AuthError, Config, Credentials, EndReason, ErrorCode, Origin, RefreshCredential,
-    RefreshFailure, RefreshMethod, RefreshVerdict, RenewalId, SendDecision, Session,
-    TokenGeneration, UnauthorizedDecision,
+    RefreshFailure, RefreshMethod, RefreshVerdict, RenewalId, Session, TokenGeneration,
 };
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -24,10 +23,10 @@ use super::crosstab::{Channel, HeldLock, Locks, Message};
 use super::error::to_js;
 use super::events::{self, Events};
 use super::http::{self, EndpointCall};
-use super::js::{captured_fetch, get, global, now_ms, random, set, targets_allowed};
+use super::interceptor::Answers;
+use super::js::{captured_fetch, now_ms, random, set};
 use super::lifecycle::{PageLifecycle, Wake};
 use super::redirect;
-use super::replay::ReplayableRequest;
 use super::sharing::Turn;
 use super::timer::RefreshTimer;
 
@@ -71,9 +70,8 @@ pub(super) struct Inner {
     pub(super) fetcher: RefCell<Option<FetchClosure>>,
     pub(super) events: Events,
     pub(super) fetch: Function,
-    /// The page's own origin (`location.origin`), where a path like `/v1/x` goes; empty in a
-    /// Worker with no location.
-    pub(super) page_origin: String,
+    /// The two functions every hot-path call's promise is chained to.
+    pub(super) answers: Answers,
     /// The API's origin (of `baseUrl`): names the channel and the locks shared by its tabs.
     pub(super) api_origin: String,
     /// The channel to the other tabs, while `crossTab` is on and the page is shown.
@@ -112,7 +110,8 @@ impl AuthClient {
         } else {
             None
         };
-        let inner = Rc::new(Inner {
+        let inner = Rc::new_cyclic(|weak| Inner {
+            answers: Answers::new(weak.clone()),
             session: RefCell::new(Session::new(config.session_policy())),
             config,
             flight: RefCell::new(None),
@@ -123,9 +122,6 @@ impl AuthClient {
             events,
             fetch,
             api_origin,
-            page_origin: get(&get(&global(), "location"), "origin")
-                .as_string()
-                .unwrap_or_default(),
             channel: RefCell::new(None),
             locks,
             marker: RefCell::new(None),
@@ -183,7 +179,7 @@ impl AuthClient {
         #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
     ) -> Promise {
-        future_to_promise(self.inner.clone().fetch(input, init))
+        self.inner.fetch(&input, &init)
     }
 
     /// [`AuthClient::fetch`] as a plain function with `fetch`'s signature, bound to this client,
@@ -195,7 +191,7 @@ impl AuthClient {
         let closure = slot.get_or_insert_with(|| {
             let weak = Rc::downgrade(&self.inner);
             Closure::new(move |input, init| match weak.upgrade() {
-                Some(inner) => future_to_promise(inner.fetch(input, init)),
+                Some(inner) => inner.fetch(&input, &init),
                 None => Promise::reject(&reject(ErrorCode::NotAuthenticated)),
             })
         });
@@ -308,7 +304,7 @@ fn bearer(token: &str) -> String {
     value
 }
 
-fn reject(code: ErrorCode) -> JsValue {
+pub(super) fn reject(code: ErrorCode) -> JsValue {
     to_js(&AuthError::new(code), None)
 }
 
@@ -457,95 +453,6 @@ impl Inner {
         Ok(true)
     }
 
-    async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        if !targets_allowed(&input, &self.page_origin, &self.config.allowed_origins) {
-            // Untouched: the caller's own arguments, to the page's own fetch.
-            let promise: Promise = self
-                .fetch
-                .call2(&js_sys::global(), &input, &init)?
-                .dyn_into()?;
-            return JsFuture::from(promise).await;
-        }
-        let mut request = ReplayableRequest::new(&input, &init)?;
-        let (mut retries, mut renewals) = (0, 0);
-        loop {
-            let decision = self
-                .session
-                .borrow_mut()
-                .before_send(now_ms(), renewals == 0);
-            let generation = match decision {
-                SendDecision::NotAuthenticated => return Err(reject(ErrorCode::NotAuthenticated)),
-                SendDecision::RenewFirst => {
-                    renewals += 1;
-                    if let Err(error) = self.renew().await {
-                        // A transient failure while the token is still valid: send with it.
-                        let usable = self
-                            .session
-                            .borrow()
-                            .may_send_after_failed_renewal(now_ms());
-                        if !usable {
-                            return Err(error);
-                        }
-                    }
-                    continue;
-                }
-                SendDecision::Send(generation) => generation,
-            };
-            let Some(authorization) = self.bearer_for(generation) else {
-                return Err(reject(ErrorCode::NotAuthenticated));
-            };
-            let Some(attempt) = request.attempt(&authorization) else {
-                return Err(reject(ErrorCode::BodyNotReplayable));
-            };
-            let response = http::send_request(&self.fetch, &attempt)
-                .await
-                .map_err(|cause| {
-                    // An aborted call rejects with the platform's AbortError, as fetch does.
-                    if get(&cause, "name").as_string().as_deref() == Some("AbortError") {
-                        return cause;
-                    }
-                    let error = reject(ErrorCode::Network);
-                    set(&error, "cause", &cause);
-                    error
-                })?;
-            if response.status() != 401 {
-                return Ok(response.into());
-            }
-            let json = http::read_json(&response).await;
-            let (code, message) = http::server_error(&self.config, json.as_ref());
-            let verdict = self.session.borrow().on_unauthorized(
-                generation,
-                code.as_deref(),
-                retries,
-                renewals,
-            );
-            let expired = || {
-                let error = AuthError::new(ErrorCode::SessionExpired).with_server(
-                    Some(401),
-                    code.clone(),
-                    message.clone(),
-                );
-                to_js(&error, None)
-            };
-            match verdict {
-                UnauthorizedDecision::RetryWithCurrent => {}
-                UnauthorizedDecision::RenewThenRetry => {
-                    renewals += 1;
-                    self.renew().await?;
-                }
-                UnauthorizedDecision::EndSession(reason) => {
-                    self.end_session(reason);
-                    return Err(expired());
-                }
-                UnauthorizedDecision::AlreadyEnded => return Err(expired()),
-            }
-            if !request.can_replay() {
-                return Err(reject(ErrorCode::BodyNotReplayable));
-            }
-            retries += 1;
-        }
-    }
-
     /// Joins the renewal in flight or starts one (single flight, DESIGN rule 6).
     pub(super) async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
         let in_flight = self.flight.borrow().as_ref().map(|(_, p)| p.clone());
@@ -643,7 +550,7 @@ impl Inner {
 
     /// `Bearer <access token>` for tokens of `generation`, made once per generation; `None`
     /// without an access token.
-    fn bearer_for(&self, generation: TokenGeneration) -> Option<JsValue> {
+    pub(super) fn bearer_for(&self, generation: TokenGeneration) -> Option<JsValue> {
         let mut cached = self.bearer.borrow_mut();
         match cached.as_ref() {
             Some((held, value)) if *held == generation => Some(value.clone()),
@@ -708,7 +615,7 @@ impl Inner {
                     ),
                     None,
                 ),
-                RefreshCredential::Bearer if self.is_allowed(&url) => (
+                RefreshCredential::Bearer if self.allows(&url) => (
                     None,
                     Some(bearer(
                         session.access_token().ok_or_else(unavailable)?.expose(),
@@ -760,7 +667,7 @@ impl Inner {
         self.end_session(EndReason::User);
         if let (Some(path), true) = (&self.config.logout_path, ended) {
             let url = self.config.endpoint(path);
-            let authorization = authorization.filter(|_| self.is_allowed(&url));
+            let authorization = authorization.filter(|_| self.allows(&url));
             // Best effort: the local session is over whatever the server answers.
             let _ = http::send(
                 &self.fetch,
@@ -847,11 +754,6 @@ impl Inner {
         } else {
             self.arm_timer();
         }
-    }
-
-    /// Whether `url` (absolute) is on an allowed origin.
-    fn is_allowed(&self, url: &str) -> bool {
-        web_sys::Url::new(url).is_ok_and(|u| self.config.allowed_origins.allows(&u.origin()))
     }
 
     pub(super) fn expiry_detail(&self) -> JsValue {

@@ -10,12 +10,13 @@ mod crosstab;
 mod error;
 mod events;
 mod http;
+mod interceptor;
 mod js;
 mod lifecycle;
 mod listener;
 mod redirect;
-mod replay;
 mod sharing;
+mod snapshot;
 mod timer;
 
 pub use client::AuthClient;

@@ -6,6 +6,7 @@
 //! Everything here builds and is tested natively (`cargo test`) with a fake clock.
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod config;
 pub mod crosstab;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod refresh;
 pub mod session;
 pub mod token;
 
+pub use call::{Call, CallStep};
 pub use config::{Config, RawConfig, RefreshCredential, RefreshMethod};
 pub use error::{AuthError, ErrorCode};
 pub use expiry::{Expiry, JwtTimes};

@@ -1,0 +1,22 @@
+// The size budget: pkg/ as `make pkg` ships it (wasm + glue, each gzip -9) must not weigh more
+// than `gzipBytes` in size-budget.json at the repository root. Run by `make test` after `make pkg`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const budget = JSON.parse(readFileSync(join(root, "size-budget.json"), "utf8")).gzipBytes;
+// `gzip -9 -n`, the command the budget is written for (zlib in Node compresses a little worse).
+const gzip = (file) => execFileSync("gzip", ["-9", "-n", "-c", join(root, "pkg", file)]).length;
+
+test(`pkg/ weighs at most ${budget} B gzip (wasm + glue)`, () => {
+  const shipped = readdirSync(join(root, "pkg")).filter((f) => f.endsWith(".wasm") || f.endsWith(".js"));
+  assert.deepEqual(shipped.sort(), ["authfetch.js", "authfetch_bg.wasm"], "pkg/ ships other code files: count them here");
+  const wasm = gzip("authfetch_bg.wasm");
+  const glue = gzip("authfetch.js");
+  console.log(`pkg/: wasm ${wasm} B + glue ${glue} B = ${wasm + glue} B gzip -9; budget ${budget} B`);
+  assert.ok(wasm + glue <= budget, `pkg/ is ${wasm + glue} B gzip, over the budget of ${budget} B by ${wasm + glue - budget} B`);
+});
