@@ -1,8 +1,9 @@
 // In-page side of the benchmarks (loaded by calls.html). Node drives it with page.evaluate
 // through `window.bench`; every function answers plain data.
 //
-// The same request is made four ways, each reading and parsing the JSON body (axios always does):
+// The same request is made five ways, each reading and parsing the JSON body (axios always does):
 //   raw       fetch with a hand-set `Authorization: Bearer` (token from a raw-fetch login)
+//   wrapper   the minimal hand-written fetch wrapper: copy the headers, set the bearer, call fetch
 //   authfetch auth.fetch
 //   axios     axios instance + axios-auth-refresh, configured as its README advises
 //   ky        ky instance with a beforeRequest hook setting the bearer
@@ -52,6 +53,24 @@ async function rawClient(status, variant) {
 const builders = {
   async raw() {
     return rawClient(200, "raw");
+  },
+
+  /** The floor of any fetch wrapper: what `(input, init) => fetch(input, init + bearer)` costs. */
+  async wrapper() {
+    const { accessToken } = await rawLogin();
+    const authFetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("Authorization", `Bearer ${accessToken}`);
+      return fetch(input, { ...init, headers });
+    };
+    const url = new URL(ME_PATH, location.origin).href;
+    return {
+      async call() {
+        const res = await authFetch(url);
+        expect200(res.status, "wrapper");
+        return res.json();
+      },
+    };
   },
 
   /** The storm's second reference: raw fetch keeps sending the token the server expired, reads
@@ -165,10 +184,27 @@ const builders = {
   },
 };
 
-async function runSequential(call, n) {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await call();
-  return performance.now() - t0;
+/**
+ * n calls of each named variant, interleaved: turn i gives every variant its i-th `width` calls
+ * (one call when sequential, a wave of `width` concurrent calls else), in the order of `names`
+ * rotated by `shift + i`, so that a change in the machine's load falls on all variants alike.
+ * Each turn is timed on its own; answers `{ name: ms }`, the sum of that variant's turns.
+ */
+async function runInterleaved(names, n, width, shift) {
+  const clients = names.map((name) => state.clients[name].call);
+  const totals = new Array(names.length).fill(0);
+  for (let done = 0, i = shift; done < n; done += width, i++) {
+    const w = Math.min(width, n - done);
+    for (let k = 0; k < names.length; k++) {
+      const v = (k + i) % names.length;
+      const call = clients[v];
+      const t0 = performance.now();
+      if (w === 1) await call();
+      else await Promise.all(Array.from({ length: w }, call));
+      totals[v] += performance.now() - t0;
+    }
+  }
+  return Object.fromEntries(names.map((name, v) => [name, totals[v]]));
 }
 
 async function runConcurrent(call, n, concurrency) {
@@ -195,12 +231,19 @@ window.bench = {
     return Object.keys(state.clients);
   },
 
-  /** n calls of one variant, sequentially or `concurrency` at a time: `{ ms }` or `{ error }`. */
+  /** n calls of one variant, `concurrency` at a time (the memory measure): `{ ms }` or `{ error }`. */
   async run(name, n, concurrency) {
-    const { call } = state.clients[name];
     try {
-      const ms = concurrency > 1 ? await runConcurrent(call, n, concurrency) : await runSequential(call, n);
-      return { ms };
+      return { ms: await runConcurrent(state.clients[name].call, n, concurrency) };
+    } catch (e) {
+      return { error: errorText(e) };
+    }
+  },
+
+  /** n calls of each variant, interleaved (runInterleaved): `{ ms: { name: ms } }` or `{ error }`. */
+  async interleaved(names, n, width, shift) {
+    try {
+      return { ms: await runInterleaved(names, n, width, shift) };
     } catch (e) {
       return { error: errorText(e) };
     }

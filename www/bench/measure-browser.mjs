@@ -61,58 +61,51 @@ async function freshServer(controls) {
 
 // --- 2. per-call overhead ---------------------------------------------------------------------
 
-export const CALL_VARIANTS = ["raw", "authfetch", "axios", "ky"];
-/** Calls per slice: sequential, and at concurrency (large enough that the ramp-down is small). */
-export const SEQ_SLICE = 200;
-export const CONC_SLICE = 500;
+export const CALL_VARIANTS = ["raw", "wrapper", "authfetch", "axios", "ky"];
+const MODES = { seq: "sequential", conc: "concurrent" };
 
 /**
- * `{ calls, concurrency, rounds, variants: {name: {seq: [ms…], conc: [ms…], seqMedian, concMedian}},
- *    refreshRequests }`.
+ * `{ calls, concurrency, rounds, variants: {name: {seq: [ms…], conc: [ms…], seqMedian, concMedian,
+ *    seqRatio, concRatio, seqMinusWrapper, concMinusWrapper}}, refreshRequests }` — per mode, the
+ * time of every round (ms for all `calls`), its median, and the medians over the rounds of the
+ * variant's ratio to raw and of its difference to the wrapper in ms per call (paired by round).
  */
 export async function measureCalls({ browser, server, controls, calls, concurrency, rounds, log }) {
   await freshServer(controls);
   const { context, page } = await openBenchPage(browser, server, log);
   try {
     await page.evaluate((names) => window.bench.setup(names), CALL_VARIANTS);
-    const runOne = async (name, n, c) => {
-      const r = await withTimeout(page.evaluate(([a, b, d]) => window.bench.run(a, b, d), [name, n, c]), 300_000, `${name} ×${n}`);
-      if (r.error) throw new Error(`${name} (${c > 1 ? `concurrency ${c}` : "sequential"}): ${r.error}`);
+    const widths = { seq: 1, conc: concurrency };
+    const runRound = async (mode, n, names, shift) => {
+      const args = [names, n, widths[mode], shift];
+      const what = `${MODES[mode]} round of ${n} calls per variant`;
+      const r = await withTimeout(page.evaluate((a) => window.bench.interleaved(...a), args), 600_000, what);
+      if (r.error) throw new Error(`${what}: ${r.error}`);
       return r.ms;
     };
     // Warm-up (not counted): JIT, connection pool, allocator.
-    const warm = Math.min(200, calls);
-    for (const name of CALL_VARIANTS) {
-      await runOne(name, warm, 1);
-      await runOne(name, warm, concurrency);
-    }
+    for (const mode of Object.keys(MODES)) await runRound(mode, Math.min(200, calls), CALL_VARIANTS, 0);
     const variants = Object.fromEntries(CALL_VARIANTS.map((n) => [n, { seq: [], conc: [] }]));
-    // Within a round, each variant's calls are made in slices, the variants taking turns slice by
-    // slice, so that a change in the machine's load (other work on the CPUs) falls on all of them
-    // alike; a variant's time for the round is the sum of its slices.
-    const slices = [
-      ["seq", 1, Math.min(SEQ_SLICE, calls)],
-      ["conc", concurrency, Math.min(CONC_SLICE, calls)],
-    ];
     for (let round = 0; round < rounds; round++) {
-      // Alternate the order between rounds (forward, reversed, …) and between slices.
+      // The page rotates the order turn by turn; odd rounds start from the reversed order, so
+      // that each variant follows a different one.
       const order = round % 2 === 0 ? CALL_VARIANTS : [...CALL_VARIANTS].reverse();
-      log(`per-call round ${round + 1}/${rounds}: ${order.join(", ")}`);
-      for (const [mode, c, slice] of slices) {
-        const total = Object.fromEntries(CALL_VARIANTS.map((n) => [n, 0]));
-        for (let done = 0, k = 0; done < calls; done += slice, k++) {
-          const n = Math.min(slice, calls - done);
-          for (const name of k % 2 === 0 ? order : [...order].reverse()) total[name] += await runOne(name, n, c);
-        }
-        for (const name of CALL_VARIANTS) variants[name][mode].push(total[name]);
+      log(`per-call round ${round + 1}/${rounds}: ${order.join(", ")}, rotating`);
+      for (const mode of Object.keys(MODES)) {
+        const ms = await runRound(mode, calls, order, round);
+        for (const name of CALL_VARIANTS) variants[name][mode].push(ms[name]);
       }
     }
+    const { raw, wrapper } = variants;
     for (const v of Object.values(variants)) {
-      v.seqMedian = median(v.seq);
-      v.concMedian = median(v.conc);
+      for (const mode of Object.keys(MODES)) {
+        v[`${mode}Median`] = median(v[mode]);
+        v[`${mode}Ratio`] = median(v[mode].map((t, i) => t / raw[mode][i]));
+        v[`${mode}MinusWrapper`] = median(v[mode].map((t, i) => (t - wrapper[mode][i]) / calls));
+      }
     }
     const counters = await controls.counters();
-    return { calls, concurrency, rounds, seqSlice: SEQ_SLICE, concSlice: CONC_SLICE, variants, refreshRequests: counters.refreshRequests };
+    return { calls, concurrency, rounds, variants, refreshRequests: counters.refreshRequests };
   } finally {
     await context.close().catch(() => {});
   }
