@@ -1,34 +1,26 @@
-//! `AuthClient`, the object JavaScript sees, and the flows it runs: login, the `fetch`
-//! interceptor, single-flight renewal, the proactive timer, logout.
+//! `AuthClient`, the object JavaScript sees: it reads the configuration, owns the client's
+//! JavaScript handles, and turns each API call into an input of the core's
+//! [`Client`](crate::core::client::Client), whose effects the driver carries out.
 //!
-//! Every flow asks the core ([`Session`]) what to do and does it. A `RefCell` borrow is never
-//! held across an `.await` or a call out to JavaScript (events, navigation, `fetch`), so a
-//! listener that calls back into the client cannot trip over one.
-use alloc::{borrow::ToOwned, string::String, vec::Vec};
-
+//! No decision is taken here: the core decides, [`super::driver`] does.
+use alloc::borrow::ToOwned;
 use alloc::rc::{Rc, Weak};
+use alloc::string::String;
 use core::cell::RefCell;
 
-use crate::core::{
-    AuthError, Config, Credentials, EndReason, ErrorCode, Origin, RefreshCredential,
-    RefreshFailure, RefreshMethod, RefreshVerdict, RenewalId, Session, TokenGeneration,
-};
-use js_sys::{Function, Object, Promise};
+use crate::core::client::{Caller, Client};
+use crate::core::{AuthError, Credentials, ErrorCode, Origin, TokenGeneration};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
 use super::config;
-use super::crosstab::{Channel, HeldLock, Locks, Message};
+use super::crosstab;
+use super::driver::{self, Io};
 use super::error::to_js;
-use super::events::{self, Events};
-use super::http::{self, EndpointCall};
-use super::interceptor::Answers;
-use super::js::{captured_fetch, now_ms, random, set};
-use super::lifecycle::{PageLifecycle, Wake};
-use super::redirect;
-use super::sharing::Turn;
-use super::timer::RefreshTimer;
+use super::events::Events;
+use super::js::{captured_fetch, random};
+use super::lifecycle::PageLifecycle;
 
 type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
 
@@ -51,42 +43,31 @@ pub struct AuthClient {
 impl core::fmt::Debug for AuthClient {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AuthClient")
-            .field("session", &self.inner.session)
+            .field("core", &self.inner.core)
             .finish_non_exhaustive()
     }
 }
 
+/// What a client holds: the core, and the JavaScript handles the driver works with.
+#[derive(Debug)]
 pub(super) struct Inner {
-    pub(super) config: Config,
-    pub(super) session: RefCell<Session>,
-    /// The renewal in flight (single flight, DESIGN rule 6): callers that need a new token
-    /// await this promise instead of starting another renewal.
-    pub(super) flight: RefCell<Option<(RenewalId, Promise)>>,
-    /// The `restore()` in flight: concurrent calls share it, so a rotated refresh cookie is
-    /// never presented twice.
-    pub(super) restoring: RefCell<Option<Promise>>,
-    pub(super) timer: RefCell<RefreshTimer>,
-    pub(super) lifecycle: RefCell<Option<PageLifecycle>>,
-    pub(super) fetcher: RefCell<Option<FetchClosure>>,
+    /// This client's id among the module's clients (the driver's handlers find it by it).
+    pub(super) id: u32,
+    pub(super) weak: Weak<Inner>,
+    /// Every decision, every token.
+    pub(super) core: RefCell<Client>,
+    /// The JavaScript side of the effects in progress.
+    pub(super) io: RefCell<Io>,
     pub(super) events: Events,
+    /// The page's `fetch`, captured at construction.
     pub(super) fetch: Function,
-    /// The two functions every hot-path call's promise is chained to.
-    pub(super) answers: Answers,
     /// The API's origin (of `baseUrl`): names the channel and the locks shared by its tabs.
     pub(super) api_origin: String,
-    /// The channel to the other tabs, while `crossTab` is on and the page is shown.
-    pub(super) channel: RefCell<Option<Channel>>,
-    /// `navigator.locks`, where the browser has it (with `crossTab`).
-    pub(super) locks: Option<Locks>,
-    /// The shared lock naming the version of the tokens this tab holds.
-    pub(super) marker: RefCell<Option<HeldLock>>,
-    /// Without Web Locks: the ids of the other live tabs (leader election).
-    pub(super) peers: RefCell<Vec<f64>>,
-    /// Resolvers of `wait_for_newer` calls, woken whenever the tokens change or end.
-    pub(super) version_waiters: RefCell<Vec<Function>>,
     /// The `Authorization` value of the current access token as a JS string, made once per
     /// token generation instead of once per call; dropped when the session ends.
     pub(super) bearer: RefCell<Option<(TokenGeneration, JsValue)>>,
+    lifecycle: RefCell<Option<PageLifecycle>>,
+    fetcher: RefCell<Option<FetchClosure>>,
 }
 
 #[wasm_bindgen]
@@ -105,34 +86,27 @@ impl AuthClient {
         let api_origin = Origin::of_url(&config.base_url)
             .map(|o| o.as_str().to_owned())
             .unwrap_or_default();
-        let locks = if config.cross_tab {
-            Locks::available()
-        } else {
-            None
-        };
+        let core = Client::new(config, crosstab::locks_available(), random());
         let inner = Rc::new_cyclic(|weak| Inner {
-            answers: Answers::new(weak.clone()),
-            session: RefCell::new(Session::new(config.session_policy())),
-            config,
-            flight: RefCell::new(None),
-            restoring: RefCell::new(None),
-            timer: RefCell::new(RefreshTimer::default()),
-            lifecycle: RefCell::new(None),
-            fetcher: RefCell::new(None),
+            id: driver::register(weak),
+            weak: weak.clone(),
+            core: RefCell::new(core),
+            io: RefCell::new(Io::default()),
             events,
             fetch,
             api_origin,
-            channel: RefCell::new(None),
-            locks,
-            marker: RefCell::new(None),
-            peers: RefCell::new(Vec::new()),
-            version_waiters: RefCell::new(Vec::new()),
             bearer: RefCell::new(None),
+            lifecycle: RefCell::new(None),
+            fetcher: RefCell::new(None),
         });
-        inner.open_channel();
         let weak = Rc::downgrade(&inner);
-        *inner.lifecycle.borrow_mut() =
-            Some(PageLifecycle::listen(move |why| wake_later(&weak, why)));
+        *inner.lifecycle.borrow_mut() = Some(PageLifecycle::listen(move |why| {
+            if let Some(inner) = weak.upgrade() {
+                inner.input(|core| core.wake(why));
+            }
+        }));
+        // The channel the core opened.
+        inner.drive();
         Ok(AuthClient { inner })
     }
 
@@ -143,7 +117,17 @@ impl AuthClient {
     /// JSON body in `details`), `network` (offline, 5xx), `malformed_response` (no access token).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn login(&self, credentials: JsValue) -> Promise {
-        future_to_promise(self.inner.clone().login(credentials))
+        let body = credentials
+            .is_object()
+            .then(|| js_sys::JSON::stringify(&credentials).ok())
+            .flatten()
+            .and_then(|s| s.as_string());
+        let Some(body) = body else {
+            let why = "login() takes a JSON-serializable object";
+            return Promise::reject(&to_js(&AuthError::invalid_config("credentials", why), None));
+        };
+        self.inner
+            .call(|core, caller| core.login(caller, Credentials::new(body)))
     }
 
     /// Tries to resume a session without credentials, e.g. after a page reload. Resolves
@@ -156,13 +140,7 @@ impl AuthClient {
     /// `malformed_response`; "no session" is `false`, not an error.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn restore(&self) -> Promise {
-        let in_flight = self.inner.restoring.borrow().clone();
-        if let Some(promise) = in_flight {
-            return promise;
-        }
-        let promise = future_to_promise(self.inner.clone().restore());
-        *self.inner.restoring.borrow_mut() = Some(promise.clone());
-        promise
+        self.inner.call(Client::restore)
     }
 
     /// `fetch` with the session: same arguments, same `Response`. Requests to origins outside
@@ -205,21 +183,20 @@ impl AuthClient {
     /// retried with backoff), `invalid_config` (no `refreshPath` and not `relogin`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn refresh(&self) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.renew().await.map(|()| JsValue::UNDEFINED) })
+        self.inner.call(Client::refresh)
     }
 
     /// Ends the session: tokens are dropped, `logout` is emitted with reason `user`, and
     /// `logoutPath` (if configured) is POSTed with the bearer, best effort. No redirect.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self) -> Promise {
-        future_to_promise(self.inner.clone().logout())
+        self.inner.call(Client::logout)
     }
 
     /// Whether a session is held.
     #[wasm_bindgen(getter, js_name = isAuthenticated)]
     pub fn is_authenticated(&self) -> bool {
-        self.inner.session.borrow().is_authenticated()
+        self.inner.core.borrow().session().is_authenticated()
     }
 
     /// When the access token expires: epoch ms on the local clock; `undefined` when unknown or
@@ -227,8 +204,9 @@ impl AuthClient {
     #[wasm_bindgen(getter, js_name = expiresAt)]
     pub fn expires_at(&self) -> Option<f64> {
         self.inner
-            .session
+            .core
             .borrow()
+            .session()
             .expires_at_ms()
             .map(|ms| ms as f64)
     }
@@ -238,8 +216,9 @@ impl AuthClient {
     #[wasm_bindgen(getter, js_name = refreshAt)]
     pub fn refresh_at(&self) -> Option<f64> {
         self.inner
-            .session
+            .core
             .borrow()
+            .session()
             .refresh_at_ms()
             .map(|ms| ms as f64)
     }
@@ -279,519 +258,62 @@ impl AuthClient {
 }
 
 impl Drop for AuthClient {
-    /// `free()`: the timer, the page listeners and the `fetcher()` closure are released and the
-    /// tokens dropped, even while a call still holds the shared state.
+    /// `free()`: the session ends without events, the channel closes, locks are released,
+    /// the timer and the page listeners go, and calls still waiting reject `not_authenticated`.
     fn drop(&mut self) {
-        self.inner.shut_down();
-    }
-}
-
-/// Runs a wake-up after the current JS task, so that the timer or listener callback that
-/// asked for it has returned before its owner may be replaced.
-fn wake_later(weak: &Weak<Inner>, why: Wake) {
-    let weak = weak.clone();
-    spawn_local(async move {
-        if let Some(inner) = weak.upgrade() {
-            inner.wake(why).await;
+        let inner = &self.inner;
+        inner.input(Client::shut_down);
+        inner.lifecycle.borrow_mut().take();
+        inner.fetcher.borrow_mut().take();
+        inner.bearer.borrow_mut().take();
+        let (callers, locks) = inner.io.borrow_mut().shut_down();
+        for deferred in callers {
+            deferred.reject(&reject(ErrorCode::NotAuthenticated));
         }
-    });
-}
-
-fn bearer(token: &str) -> String {
-    let mut value = String::with_capacity(7 + token.len());
-    value.push_str("Bearer ");
-    value.push_str(token);
-    value
-}
-
-pub(super) fn reject(code: ErrorCode) -> JsValue {
-    to_js(&AuthError::new(code), None)
+        for release in locks {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
 }
 
 impl Inner {
-    async fn login(self: Rc<Self>, credentials: JsValue) -> Result<JsValue, JsValue> {
-        let body = credentials
-            .is_object()
-            .then(|| js_sys::JSON::stringify(&credentials).ok())
-            .flatten()
-            .and_then(|s| s.as_string())
-            .ok_or_else(|| {
-                to_js(
-                    &AuthError::invalid_config(
-                        "credentials",
-                        "login() takes a JSON-serializable object",
-                    ),
-                    None,
-                )
-            })?;
-        let url = self.config.endpoint(&self.config.login_path);
-        let answer = http::send(
-            &self.fetch,
-            EndpointCall {
-                url: &url,
-                method: "POST",
-                json_body: Some(&body),
-                authorization: None,
-                include_credentials: self.config.refresh_credential == RefreshCredential::Cookie,
-            },
-        )
-        .await
-        .map_err(|()| reject(ErrorCode::Network))?;
-        if let Some(code) = ErrorCode::for_login_status(answer.status) {
-            let error = http::error_from(&self.config, code, answer.status, answer.json.as_ref());
-            // A locked account's whole answer rides along (PGBen: `desbloqueioEm`, …).
-            let details = answer
-                .json
-                .as_ref()
-                .filter(|_| code == ErrorCode::AccountLocked);
-            return Err(to_js(&error, details));
-        }
-        let grant = answer
-            .json
-            .as_ref()
-            .and_then(|json| http::read_grant(&self.config, json))
-            .ok_or_else(|| {
-                let error = http::error_from(
-                    &self.config,
-                    ErrorCode::MalformedResponse,
-                    answer.status,
-                    answer.json.as_ref(),
-                );
-                to_js(&error, None)
-            })?;
-        self.session
-            .borrow_mut()
-            .establish(grant, Some(Credentials::new(body)), now_ms());
-        self.arm_timer();
-        self.share_session();
-        self.events.emit(events::LOGIN, &self.expiry_detail());
-        Ok(JsValue::UNDEFINED)
-    }
-
-    async fn restore(self: Rc<Self>) -> Result<JsValue, JsValue> {
-        let outcome = self.resume().await;
-        self.restoring.borrow_mut().take();
-        outcome.map(JsValue::from_bool)
-    }
-
-    /// `restore()`: a session held here, else one a live tab shares, else the refresh cookie.
-    async fn resume(self: &Rc<Self>) -> Result<bool, JsValue> {
-        if self.session.borrow().is_authenticated() || self.ask_other_tabs().await {
-            return Ok(true);
-        }
-        self.resume_from_cookie().await
-    }
-
-    /// `restore()` with `refreshCredential: "cookie"`: one refresh call carrying the cookie,
-    /// in this tab's turn (several tabs reloading at once present the cookie once).
-    async fn resume_from_cookie(self: &Rc<Self>) -> Result<bool, JsValue> {
-        let config = &self.config;
-        let path = match (&config.refresh_path, config.refresh_credential) {
-            (Some(path), RefreshCredential::Cookie) => path,
-            _ => return Ok(false),
-        };
-        let lock = match self.take_turn(None).await {
-            Turn::Mine(lock) => lock,
-            Turn::Adopted => return Ok(true),
-            Turn::Unavailable => return Err(reject(ErrorCode::Network)),
-        };
-        if self.session.borrow().is_authenticated() {
-            return Ok(true);
-        }
-        let method = match config.refresh_method {
-            RefreshMethod::Post => "POST",
-            RefreshMethod::Get => "GET",
-        };
-        let url = config.endpoint(path);
-        let answer = http::send(
-            &self.fetch,
-            EndpointCall {
-                url: &url,
-                method,
-                json_body: None,
-                authorization: None,
-                include_credentials: true,
-            },
-        )
-        .await
-        .map_err(|()| reject(ErrorCode::Network))?;
-        if !answer.ok() {
-            if RefreshFailure::Status(answer.status).is_rejection() {
-                return Ok(false);
-            }
-            let error = http::error_from(
-                config,
-                ErrorCode::Network,
-                answer.status,
-                answer.json.as_ref(),
-            );
-            return Err(to_js(&error, None));
-        }
-        let grant = answer
-            .json
-            .as_ref()
-            .and_then(|json| http::read_grant(config, json))
-            .ok_or_else(|| {
-                to_js(
-                    &http::error_from(config, ErrorCode::MalformedResponse, answer.status, None),
-                    None,
-                )
-            })?;
-        // A login that finished meanwhile wins: its tokens are the newer ones.
-        if !self.session.borrow().is_authenticated() {
-            self.session.borrow_mut().establish(grant, None, now_ms());
-            self.arm_timer();
-            self.post(&Message::Session(
-                self.session.borrow().share().ok_or(JsValue::NULL)?,
-            ));
-            self.hold_marker().await;
-            drop(lock);
-            let detail = self.expiry_detail();
-            set(&detail, "restored", &JsValue::TRUE);
-            self.events.emit(events::LOGIN, &detail);
-        }
-        Ok(true)
-    }
-
-    /// Joins the renewal in flight or starts one (single flight, DESIGN rule 6).
-    pub(super) async fn renew(self: &Rc<Self>) -> Result<(), JsValue> {
-        let in_flight = self.flight.borrow().as_ref().map(|(_, p)| p.clone());
-        let promise = match in_flight {
-            Some(promise) => promise,
-            None => {
-                let started = self.session.borrow_mut().start_renewal();
-                let Some(id) = started else {
-                    return Err(if !self.session.borrow().is_authenticated() {
-                        reject(ErrorCode::NotAuthenticated)
-                    } else if !self.config.can_renew() {
-                        to_js(
-                            &AuthError::invalid_config(
-                                "refreshPath",
-                                "renewal needs a refreshPath or refreshCredential \"relogin\"",
-                            ),
-                            None,
-                        )
-                    } else {
-                        reject(ErrorCode::Network)
-                    });
-                };
-                let promise = future_to_promise(self.clone().renewal(id));
-                *self.flight.borrow_mut() = Some((id, promise.clone()));
-                promise
-            }
-        };
-        JsFuture::from(promise).await.map(drop)
-    }
-
-    /// One renewal, start to finish: ask, then tell the core, re-arm, emit.
-    async fn renewal(self: Rc<Self>, id: RenewalId) -> Result<JsValue, JsValue> {
-        let before = self.session.borrow().version();
-        let (outcome, lock) = match self.take_turn(before).await {
-            Turn::Mine(lock) => (self.request_grant().await, lock),
-            Turn::Adopted => {
-                // The adoption already re-armed and emitted `refresh`.
-                self.clear_flight(id);
-                self.session.borrow_mut().renewal_superseded(id);
-                self.arm_timer();
-                return Ok(JsValue::UNDEFINED);
-            }
-            Turn::Unavailable => {
-                let failure = (RefreshFailure::Network, AuthError::new(ErrorCode::Network));
-                (Err(failure), None)
-            }
-        };
-        self.clear_flight(id);
-        let now = now_ms();
-        match outcome {
-            Ok(grant) => {
-                let applied = self.session.borrow_mut().renewal_succeeded(id, grant, now);
-                if !applied {
-                    return Err(reject(ErrorCode::NotAuthenticated));
-                }
-                self.arm_timer();
-                // The other tabs learn the new tokens, and the marker proves the renewal,
-                // before the refresh lock is released.
-                let shared = self.session.borrow().share();
-                if let Some(shared) = shared {
-                    self.post(&Message::Session(shared));
-                }
-                self.hold_marker().await;
-                drop(lock);
-                self.events.emit(events::REFRESH, &self.expiry_detail());
-                Ok(JsValue::UNDEFINED)
-            }
-            Err((failure, error)) => {
-                drop(lock);
-                let verdict = self
-                    .session
-                    .borrow_mut()
-                    .renewal_failed(id, failure, now, random());
-                match verdict {
-                    RefreshVerdict::Stale => Err(reject(ErrorCode::NotAuthenticated)),
-                    RefreshVerdict::Rejected => {
-                        let error = AuthError::new(ErrorCode::SessionExpired).with_server(
-                            error.status,
-                            error.server_code,
-                            error.server_message,
-                        );
-                        self.end_session(EndReason::RefreshRejected);
-                        Err(to_js(&error, None))
-                    }
-                    RefreshVerdict::Transient { .. } => {
-                        self.arm_timer();
-                        let error = to_js(&error, None);
-                        self.events.emit(events::ERROR, &error);
-                        Err(error)
-                    }
-                }
-            }
-        }
+    /// A new caller promise, given to the core with `f`.
+    fn call(&self, f: impl FnOnce(&mut Client, Caller)) -> Promise {
+        let (caller, promise) = self.io.borrow_mut().caller();
+        self.input(|core| f(core, caller));
+        promise
     }
 
     /// `Bearer <access token>` for tokens of `generation`, made once per generation; `None`
-    /// without an access token.
+    /// when the session holds no tokens of that generation.
     pub(super) fn bearer_for(&self, generation: TokenGeneration) -> Option<JsValue> {
         let mut cached = self.bearer.borrow_mut();
         match cached.as_ref() {
             Some((held, value)) if *held == generation => Some(value.clone()),
             _ => {
-                let session = self.session.borrow();
-                let value = JsValue::from_str(&bearer(session.access_token()?.expose()));
+                let core = self.core.borrow();
+                let session = core.session();
+                if session.generation() != generation {
+                    return None;
+                }
+                let token = session.access_token()?.expose();
+                let mut value = String::with_capacity(7 + token.len());
+                value.push_str("Bearer ");
+                value.push_str(token);
+                let value = JsValue::from_str(&value);
                 *cached = Some((generation, value.clone()));
                 Some(value)
             }
         }
     }
 
-    /// Empties the flight slot if it still holds renewal `id` (after a logout a newer one may).
-    fn clear_flight(&self, id: RenewalId) {
-        let mut flight = self.flight.borrow_mut();
-        if flight.as_ref().is_some_and(|(current, _)| *current == id) {
-            flight.take();
-        }
-    }
-
-    /// Asks the server for a new access token the way `refreshCredential` says.
-    async fn request_grant(&self) -> Result<crate::core::Grant, (RefreshFailure, AuthError)> {
-        let unavailable = || {
-            (
-                RefreshFailure::Unavailable,
-                AuthError::new(ErrorCode::SessionExpired),
-            )
-        };
-        let config = &self.config;
-        let path = match config.refresh_credential {
-            RefreshCredential::Relogin => &config.login_path,
-            _ => config.refresh_path.as_ref().ok_or_else(unavailable)?,
-        };
-        let url = config.endpoint(path);
-        let method = match (config.refresh_credential, config.refresh_method) {
-            (RefreshCredential::Relogin, _) | (_, RefreshMethod::Post) => "POST",
-            (_, RefreshMethod::Get) => "GET",
-        };
-        let (body, authorization) = {
-            let session = self.session.borrow();
-            match config.refresh_credential {
-                RefreshCredential::Body => {
-                    let token = session.refresh_token().ok_or_else(unavailable)?;
-                    let body = Object::new();
-                    set(
-                        &body,
-                        &config.refresh_body_field,
-                        &JsValue::from_str(token.expose()),
-                    );
-                    let body = js_sys::JSON::stringify(&body)
-                        .ok()
-                        .and_then(|s| s.as_string());
-                    (Some(body.ok_or_else(unavailable)?), None)
-                }
-                RefreshCredential::Relogin => (
-                    Some(
-                        session
-                            .credentials()
-                            .ok_or_else(unavailable)?
-                            .expose()
-                            .to_owned(),
-                    ),
-                    None,
-                ),
-                RefreshCredential::Bearer if self.allows(&url) => (
-                    None,
-                    Some(bearer(
-                        session.access_token().ok_or_else(unavailable)?.expose(),
-                    )),
-                ),
-                RefreshCredential::Bearer => return Err(unavailable()),
-                RefreshCredential::Cookie => (None, None),
-            }
-        };
-        let answer = http::send(
-            &self.fetch,
-            EndpointCall {
-                url: &url,
-                method,
-                json_body: body.as_deref(),
-                authorization: authorization.as_deref(),
-                include_credentials: config.refresh_credential == RefreshCredential::Cookie,
-            },
-        )
-        .await
-        .map_err(|()| (RefreshFailure::Network, AuthError::new(ErrorCode::Network)))?;
-        if !answer.ok() {
-            let error = http::error_from(
-                config,
-                ErrorCode::Network,
-                answer.status,
-                answer.json.as_ref(),
-            );
-            return Err((RefreshFailure::Status(answer.status), error));
-        }
-        answer
-            .json
-            .as_ref()
-            .and_then(|json| http::read_grant(config, json))
-            .ok_or_else(|| {
-                let error =
-                    http::error_from(config, ErrorCode::MalformedResponse, answer.status, None);
-                (RefreshFailure::Malformed, error)
-            })
-    }
-
-    async fn logout(self: Rc<Self>) -> Result<JsValue, JsValue> {
-        let authorization = self
-            .session
-            .borrow()
-            .access_token()
-            .map(|t| bearer(t.expose()));
-        let ended = authorization.is_some();
-        self.end_session(EndReason::User);
-        if let (Some(path), true) = (&self.config.logout_path, ended) {
-            let url = self.config.endpoint(path);
-            let authorization = authorization.filter(|_| self.allows(&url));
-            // Best effort: the local session is over whatever the server answers.
-            let _ = http::send(
-                &self.fetch,
-                EndpointCall {
-                    url: &url,
-                    method: "POST",
-                    json_body: None,
-                    authorization: authorization.as_deref(),
-                    include_credentials: self.config.refresh_credential
-                        == RefreshCredential::Cookie,
-                },
-            )
-            .await;
-        }
-        Ok(JsValue::UNDEFINED)
-    }
-
-    /// Ends the session once: drops the tokens, cancels the timer, emits `logout`, and — when
-    /// the server ended it — sends the page to `loginUrl`.
-    pub(super) fn end_session(&self, reason: EndReason) {
-        let ended = self.session.borrow_mut().end(reason);
-        let Some(reason) = ended else {
-            return;
-        };
+    /// The session ended: its bearer string is dropped.
+    pub(super) fn io_bearer_forget(&self) {
         self.bearer.borrow_mut().take();
-        // A renewal still in flight belongs to the ended session: new callers must not join it.
-        self.flight.borrow_mut().take();
-        self.timer.borrow_mut().cancel();
-        // Every tab ends with this one (`other_tab` there; never echoed back).
-        if reason != EndReason::OtherTab {
-            self.post(&Message::Logout);
-        }
-        let marker = self.marker.borrow_mut().take();
-        drop(marker);
-        self.notify_version();
-        let detail = Object::new();
-        set(&detail, "reason", &JsValue::from_str(reason.as_str()));
-        self.events.emit(events::LOGOUT, &detail);
-        if let (true, Some(url)) = (reason.redirects_to_login(), &self.config.login_url) {
-            redirect::to_login(url);
-        }
     }
+}
 
-    /// Arms the one proactive timer for the core's next deadline, or disarms it.
-    pub(super) fn arm_timer(self: &Rc<Self>) {
-        let now = now_ms();
-        let next = self.session.borrow().poll_timeout(now);
-        let mut timer = self.timer.borrow_mut();
-        match next {
-            Some(at) => {
-                let weak = Rc::downgrade(self);
-                timer.arm(at.saturating_sub(now), move || {
-                    wake_later(&weak, Wake::Resumed)
-                });
-            }
-            None => timer.cancel(),
-        }
-    }
-
-    /// The timer fired or the page woke: renew if due, else re-arm (a clamped or stalled
-    /// timer lands here early or late; both are fine).
-    async fn wake(self: Rc<Self>, why: Wake) {
-        match why {
-            // Channels and locks are released while the page is hidden or unloading...
-            Wake::Hidden => return self.close_channel(),
-            // ...and taken again when it comes back (back/forward cache): ask what was missed.
-            Wake::Resumed | Wake::Online
-                if self.config.cross_tab && self.channel.borrow().is_none() =>
-            {
-                self.open_channel();
-                self.post(&Message::Ask);
-                self.hold_marker().await;
-            }
-            _ => {}
-        }
-        let now = now_ms();
-        if why == Wake::Online {
-            self.session.borrow_mut().network_restored(now);
-        }
-        let due = self.session.borrow().is_renewal_due(now);
-        if due {
-            // Failures are reported by the renewal itself (`error` or `logout` events).
-            let _ = self.renew().await;
-        } else {
-            self.arm_timer();
-        }
-    }
-
-    pub(super) fn expiry_detail(&self) -> JsValue {
-        let detail = Object::new();
-        let expires_at = self.session.borrow().expires_at_ms();
-        set(
-            &detail,
-            "expiresAt",
-            &expires_at.map_or(JsValue::UNDEFINED, |ms| JsValue::from(ms as f64)),
-        );
-        detail.into()
-    }
-
-    fn shut_down(&self) {
-        if let Ok(mut timer) = self.timer.try_borrow_mut() {
-            timer.cancel();
-        }
-        if let Ok(mut lifecycle) = self.lifecycle.try_borrow_mut() {
-            lifecycle.take();
-        }
-        if let Ok(mut fetcher) = self.fetcher.try_borrow_mut() {
-            fetcher.take();
-        }
-        if let Ok(mut session) = self.session.try_borrow_mut() {
-            session.end(EndReason::User);
-        }
-        if let Ok(mut bearer) = self.bearer.try_borrow_mut() {
-            bearer.take();
-        }
-        if let (Ok(mut channel), Ok(mut marker)) =
-            (self.channel.try_borrow_mut(), self.marker.try_borrow_mut())
-        {
-            channel.take();
-            marker.take();
-        }
-        if let Ok(mut peers) = self.peers.try_borrow_mut() {
-            peers.clear();
-        }
-        self.notify_version();
-    }
+/// An `AuthError` of `code` as a JS value.
+pub(super) fn reject(code: ErrorCode) -> JsValue {
+    to_js(&AuthError::new(code), None)
 }

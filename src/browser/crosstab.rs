@@ -1,36 +1,18 @@
 //! The tabs of one app share one session (DESIGN rules 1 and 6): a `BroadcastChannel` for news
 //! (new tokens, logout, "who holds a session?") and the Web Locks API for turns at renewing.
-//! Both are owned here; dropping a handle closes the channel or releases the lock.
+//! The channel is owned here (dropping it closes it); the lock calls are bound here and their
+//! outcomes go to the driver.
 use alloc::{string::String, vec::Vec};
 
 use super::listener::EventListener;
+use crate::core::crosstab::Message;
 use crate::core::{AccessToken, Credentials, RefreshToken, SharedSession};
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::js::{get, global, set};
-
-/// What tabs tell each other.
-#[derive(Debug)]
-pub(crate) enum Message {
-    /// A session, newer or repeated on request.
-    Session(SharedSession),
-    /// The session ended in the sending tab, for this reason.
-    Logout,
-    /// A tab without a session asks whether any tab holds one.
-    Ask,
-    /// A tab opened its channel (leader election without Web Locks).
-    Hello { from: f64 },
-    /// The answer to `Hello`: this tab is alive too.
-    Here { from: f64 },
-    /// A tab is closing its channel.
-    Bye { from: f64 },
-    /// A follower needs tokens newer than `version`: the leader renews (without Web Locks).
-    Need { version: u64 },
-}
 
 impl Message {
     /// The structured-clone form posted on the channel.
@@ -112,7 +94,11 @@ pub(crate) struct Channel {
 impl Channel {
     /// Opens `name` and calls `on_message` for every well-formed message from other tabs.
     /// `None` where `BroadcastChannel` does not exist.
-    pub(crate) fn open(name: &str, on_message: impl Fn(Message) + 'static) -> Option<Channel> {
+    pub(crate) fn open(
+        name: &str,
+        tab_id: f64,
+        on_message: impl Fn(Message) + 'static,
+    ) -> Option<Channel> {
         let channel = BroadcastChannel::new(name).ok()?;
         let listener = EventListener::new(&channel, "message", move |event| {
             let data = event.dyn_ref::<MessageEvent>().map(MessageEvent::data);
@@ -123,13 +109,8 @@ impl Channel {
         Some(Channel {
             channel,
             _listener: listener,
-            tab_id: js_sys::Math::random(),
+            tab_id,
         })
-    }
-
-    /// This tab's id, a random number in `[0, 1)`.
-    pub(crate) fn tab_id(&self) -> f64 {
-        self.tab_id
     }
 
     /// Posts to every other tab of this origin.
@@ -144,115 +125,56 @@ impl Drop for Channel {
     }
 }
 
-/// `navigator.locks`, when the browser has it.
-#[derive(Debug)]
-pub(crate) struct Locks {
-    manager: JsValue,
-    request: Function,
-    query: Function,
-    /// Swallows the rejection of a lock request whose holder went away, so it is not reported
-    /// as an unhandled rejection.
-    ignore: Closure<dyn FnMut(JsValue)>,
+/// `navigator.locks`, or `undefined` where the Web Locks API is missing.
+fn lock_manager() -> JsValue {
+    get(&get(&global(), "navigator"), "locks")
 }
 
-impl Locks {
-    /// The lock manager, or `None` where the Web Locks API is missing.
-    pub(crate) fn available() -> Option<Locks> {
-        let manager = get(&get(&global(), "navigator"), "locks");
-        let request = get(&manager, "request").dyn_into::<Function>().ok()?;
-        let query = get(&manager, "query").dyn_into::<Function>().ok()?;
-        Some(Locks {
-            manager,
-            request,
-            query,
-            ignore: Closure::new(|_| {}),
-        })
-    }
-
-    /// Waits for the lock `name` (exclusive, or shared) and holds it until the handle drops.
-    pub(crate) async fn acquire(&self, name: &str, shared: bool) -> Result<HeldLock, JsValue> {
-        let mut release = None;
-        let hold = Promise::new(&mut |resolve, _| release = Some(resolve));
-        let mut granted = None;
-        let on_grant_promise = Promise::new(&mut |resolve, _| granted = Some(resolve));
-        // `Promise::new` runs its executor synchronously: both are set.
-        let (Some(release), Some(granted)) = (release, granted) else {
-            return Err(JsValue::UNDEFINED);
-        };
-        let hold: JsValue = hold.into();
-        let on_grant = Closure::once(move |_lock: JsValue| -> JsValue {
-            let _ = granted.call0(&JsValue::UNDEFINED);
-            hold
-        });
-        let options: JsValue = Object::new().into();
-        set(
-            &options,
-            "mode",
-            &JsValue::from_str(if shared { "shared" } else { "exclusive" }),
-        );
-        let requested: Promise = self
-            .request
-            .call3(
-                &self.manager,
-                &JsValue::from_str(name),
-                &options,
-                on_grant.as_ref(),
-            )?
-            .dyn_into()?;
-        let _ = requested.catch(&self.ignore);
-        JsFuture::from(on_grant_promise).await?;
-        Ok(HeldLock {
-            release,
-            _on_grant: on_grant,
-        })
-    }
-
-    /// The names of every lock held now, by any tab.
-    pub(crate) async fn held_names(&self) -> Vec<String> {
-        let snapshot = match self
-            .query
-            .call0(&self.manager)
-            .and_then(|p| p.dyn_into::<Promise>())
-        {
-            Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
-            Err(_) => return Vec::new(),
-        };
-        let held = get(&snapshot, "held");
-        if !Array::is_array(&held) {
-            return Vec::new();
-        }
-        Array::from(&held)
-            .iter()
-            .filter_map(|lock| get(&lock, "name").as_string())
-            .collect()
-    }
+fn method(manager: &JsValue, name: &str) -> Option<Function> {
+    get(manager, name).dyn_into::<Function>().ok()
 }
 
-/// A granted Web Lock; released when dropped.
-#[derive(Debug)]
-pub(crate) struct HeldLock {
-    release: Function,
-    _on_grant: Closure<dyn FnMut(JsValue) -> JsValue>,
+/// Whether the Web Locks API is available.
+pub(crate) fn locks_available() -> bool {
+    let manager = lock_manager();
+    method(&manager, "request").is_some() && method(&manager, "query").is_some()
 }
 
-impl Drop for HeldLock {
-    fn drop(&mut self) {
-        let _ = self.release.call0(&JsValue::UNDEFINED);
+/// `navigator.locks.request(name, { mode }, granted)`: `granted` is called with the lock when
+/// it is granted and returns the promise that holds it. The request's own promise (rejected
+/// when the request fails); `None` without Web Locks.
+pub(crate) fn request_lock(name: &str, shared: bool, granted: &Function) -> Option<Promise> {
+    let manager = lock_manager();
+    let options: JsValue = Object::new().into();
+    let mode = if shared { "shared" } else { "exclusive" };
+    set(&options, "mode", &JsValue::from_str(mode));
+    method(&manager, "request")?
+        .call3(&manager, &JsValue::from_str(name), &options, granted)
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// `navigator.locks.query()`; `None` without Web Locks.
+pub(crate) fn query_locks() -> Option<Promise> {
+    let manager = lock_manager();
+    method(&manager, "query")?
+        .call0(&manager)
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// The names of the held locks in a `query()` answer.
+pub(crate) fn held_names(snapshot: &JsValue) -> Vec<String> {
+    let held = get(snapshot, "held");
+    if !Array::is_array(&held) {
+        return Vec::new();
     }
-}
-
-/// A promise that resolves with `"timeout"` after `ms` (the page's `setTimeout`).
-pub(crate) fn sleep(ms: u32) -> Promise {
-    Promise::new(&mut |resolve, _| {
-        if let Ok(set_timeout) = get(&global(), "setTimeout").dyn_into::<Function>() {
-            let _ = set_timeout.call3(
-                &JsValue::NULL,
-                &resolve,
-                &ms.into(),
-                &JsValue::from_str("timeout"),
-            );
-        }
-    })
+    Array::from(&held)
+        .iter()
+        .filter_map(|lock| get(&lock, "name").as_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -301,32 +223,5 @@ mod tests {
         set(&no_token, "type", &"session".into());
         set(&no_token, "receivedAt", &1.0.into());
         assert!(Message::from_js(&no_token).is_none());
-    }
-
-    #[wasm_bindgen_test]
-    async fn an_exclusive_lock_is_one_holder_at_a_time_and_drop_releases_it() {
-        let locks = Locks::available().expect("Chromium has the Web Locks API");
-        let first = locks.acquire("authfetch-test-lock", false).await.unwrap();
-        assert!(locks
-            .held_names()
-            .await
-            .iter()
-            .any(|n| n == "authfetch-test-lock"));
-        // A second request waits until the first is dropped.
-        let second = wasm_bindgen_futures::future_to_promise(async move {
-            let locks = Locks::available().unwrap();
-            let _held = locks.acquire("authfetch-test-lock", false).await?;
-            Ok(JsValue::from_str("granted"))
-        });
-        let raced = Promise::race(&Array::of2(&second, &sleep(50)));
-        assert_eq!(
-            JsFuture::from(raced).await.unwrap().as_string().as_deref(),
-            Some("timeout")
-        );
-        drop(first);
-        assert_eq!(
-            JsFuture::from(second).await.unwrap().as_string().as_deref(),
-            Some("granted")
-        );
     }
 }

@@ -1,87 +1,84 @@
-//! Calls to the auth endpoints (login, refresh, logout) and reading JSON answers with the
-//! configured dot paths. JSON is parsed by the browser (`JSON.parse`): no serde_json in the wasm.
+//! The auth endpoints' requests (login, refresh, logout) as the core describes them, and
+//! their JSON answers read with the configured dot paths. JSON is parsed by the browser (`JSON.parse`): no serde_json in the wasm.
 use alloc::string::String;
 
+use crate::core::client::{self, Answer, Body, Client, ServerSaid};
 use crate::core::config::DotPath;
 use crate::core::expiry::jwt_payload;
-use crate::core::{AccessToken, AuthError, Config, ErrorCode, Grant, JwtTimes, RefreshToken};
-use js_sys::{Function, Promise};
+use crate::core::{AccessToken, Config, Grant, JwtTimes, RefreshToken};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, Response};
+use web_sys::{Headers, Request};
 
-use super::js::{decode_jwt_segment, get, global, set};
+use super::js::{decode_jwt_segment, get, set};
 
-/// One call to an auth endpoint.
-#[derive(Debug)]
-pub(crate) struct EndpointCall<'a> {
-    /// Absolute URL.
-    pub url: &'a str,
-    /// `"POST"` or `"GET"`.
-    pub method: &'static str,
-    /// A JSON body, sent with `Content-Type: application/json`.
-    pub json_body: Option<&'a str>,
-    /// `Authorization` header value (`"Bearer …"`), only for allowed origins.
-    pub authorization: Option<&'a str>,
-    /// `credentials: "include"`, for the HttpOnly refresh cookie.
-    pub include_credentials: bool,
-}
-
-/// An endpoint's answer: the status and the body parsed as JSON (`None` if it is not JSON).
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub status: u16,
-    pub json: Option<JsValue>,
-}
-
-impl Answer {
-    /// Whether the status is 2xx.
-    pub(crate) fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
-
-/// Sends `call` with the captured `fetch`. Errors (`Err(())`) when `fetch` itself rejects:
-/// offline, DNS, refused or dropped connection, CORS.
-pub(crate) async fn send(fetch: &Function, call: EndpointCall<'_>) -> Result<Answer, ()> {
-    let headers = Headers::new().map_err(drop)?;
+/// The `Request` for an auth endpoint call of the core: `Accept: application/json`, the JSON
+/// body (`Content-Type: application/json`), the bearer, `credentials: "include"` for the
+/// refresh cookie. `None` when the platform refuses to build it (a malformed URL).
+pub(crate) fn request(config: &Config, call: &client::Request) -> Option<Request> {
+    let headers = Headers::new().ok()?;
     let _ = headers.set("Accept", "application/json");
     // A plain object for the `RequestInit`: properties set through `Reflect.set`, which the
     // edge imports anyway, instead of one typed setter import per field.
     let init: JsValue = js_sys::Object::new().into();
     set(&init, "method", &JsValue::from_str(call.method));
-    if let Some(body) = call.json_body {
+    let body = match &call.body {
+        Body::None => None,
+        Body::Credentials(credentials) => Some(JsValue::from_str(credentials.expose())),
+        Body::RefreshToken(token) => {
+            let body: JsValue = js_sys::Object::new().into();
+            set(
+                &body,
+                &config.refresh_body_field,
+                &JsValue::from_str(token.expose()),
+            );
+            js_sys::JSON::stringify(&body).ok().map(JsValue::from)
+        }
+    };
+    if let Some(body) = body {
         let _ = headers.set("Content-Type", "application/json");
-        set(&init, "body", &JsValue::from_str(body));
+        set(&init, "body", &body);
     }
-    if let Some(authorization) = call.authorization {
-        let _ = headers.set("Authorization", authorization);
+    if let Some(token) = &call.bearer {
+        let mut value = String::with_capacity(7 + token.expose().len());
+        value.push_str("Bearer ");
+        value.push_str(token.expose());
+        let _ = headers.set("Authorization", &value);
     }
     set(&init, "headers", &headers);
     if call.include_credentials {
         set(&init, "credentials", &JsValue::from_str("include"));
     }
-    let request = Request::new_with_str_and_init(call.url, init.unchecked_ref()).map_err(drop)?;
-    let response = send_request(fetch, &request).await.map_err(drop)?;
-    Ok(Answer {
-        status: response.status(),
-        json: read_json(&response).await,
-    })
+    Request::new_with_str_and_init(&call.url, init.unchecked_ref()).ok()
 }
 
-/// `fetch(request)` with the captured `fetch`.
-pub(crate) async fn send_request(fetch: &Function, request: &Request) -> Result<Response, JsValue> {
-    let promise: Promise = fetch.call1(&global(), request)?.dyn_into()?;
-    JsFuture::from(promise).await?.dyn_into()
+/// An endpoint's answer for the core: `status`, and the body `text` parsed as JSON — the tokens
+/// at the configured paths (2xx), the error code and message. Also the parsed JSON (`details`
+/// of `account_locked`).
+pub(crate) fn answer(
+    config: &Config,
+    status: u16,
+    text: Option<&str>,
+) -> (Answer, Option<JsValue>) {
+    let json = text.and_then(|t| js_sys::JSON::parse(t).ok());
+    let grant = json
+        .as_ref()
+        .filter(|_| (200..300).contains(&status))
+        .and_then(|json| read_grant(config, json));
+    let server = said(config, json.as_ref());
+    (
+        Answer::Status {
+            status,
+            grant,
+            server,
+        },
+        json,
+    )
 }
 
-/// The body parsed as JSON, or `None` (empty, not JSON, unreadable).
-pub(crate) async fn read_json(response: &Response) -> Option<JsValue> {
-    let text = JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
-    js_sys::JSON::parse(&text).ok()
+/// What a 401's body `text` said (its code at `errorCodePath`, its `message`).
+pub(crate) fn server_said(core: &Client, text: Option<&str>) -> ServerSaid {
+    let json = text.and_then(|t| js_sys::JSON::parse(t).ok());
+    said(core.config(), json.as_ref())
 }
 
 /// `value` at a dot path, or `undefined`.
@@ -132,12 +129,9 @@ pub(crate) fn read_grant(config: &Config, json: &JsValue) -> Option<Grant> {
 }
 
 /// The server's error code (at `errorCodePath`) and `message` in an error body.
-pub(crate) fn server_error(
-    config: &Config,
-    json: Option<&JsValue>,
-) -> (Option<String>, Option<String>) {
+fn said(config: &Config, json: Option<&JsValue>) -> ServerSaid {
     let Some(json) = json else {
-        return (None, None);
+        return ServerSaid::default();
     };
     let code = at_path(json, &config.error_code_path);
     let code = code.as_string().or_else(|| {
@@ -145,16 +139,8 @@ pub(crate) fn server_error(
         let n = js_sys::Number::from(code.as_f64()?);
         n.to_string_with_radix(10).ok().map(String::from)
     });
-    (code, get(json, "message").as_string())
-}
-
-/// An [`AuthError`] of `code` carrying `status` and what the server said in `json`.
-pub(crate) fn error_from(
-    config: &Config,
-    code: ErrorCode,
-    status: u16,
-    json: Option<&JsValue>,
-) -> AuthError {
-    let (server_code, server_message) = server_error(config, json);
-    AuthError::new(code).with_server(Some(status), server_code, server_message)
+    ServerSaid {
+        code,
+        message: get(json, "message").as_string(),
+    }
 }

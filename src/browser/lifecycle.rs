@@ -2,20 +2,9 @@
 //! (background tab, laptop asleep, offline): DESIGN rule 3.
 
 use super::listener::EventListener;
+use crate::core::client::Wake;
 use alloc::vec::Vec;
 use wasm_bindgen::JsCast;
-
-/// What woke the page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Wake {
-    /// `visibilitychange`, `focus` or `pageshow`: re-check the deadline.
-    Resumed,
-    /// `online`: the network is back; a backoff wait ends now.
-    Online,
-    /// `pagehide`: the page is unloading or entering the back/forward cache; channels and
-    /// locks are released.
-    Hidden,
-}
 
 /// Owns the listeners; dropping it removes every one (each `EventListener` does on drop).
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 mod client;
 mod config;
 mod crosstab;
+mod driver;
 mod error;
 mod events;
 mod http;
@@ -15,7 +16,6 @@ mod js;
 mod lifecycle;
 mod listener;
 mod redirect;
-mod sharing;
 mod snapshot;
 mod timer;
 

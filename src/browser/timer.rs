@@ -1,33 +1,33 @@
-//! The one proactive-refresh timer (DESIGN rule 3), owned here and nowhere else.
-
+//! The one proactive timer's handle (DESIGN rule 3), gloo's habit without its closure: a
+//! `setTimeout` of a function the driver made once, cleared when the handle drops. Re-arming is
+//! assigning a new handle, so no second place can arm it, and the function is never a closure
+//! dropped while it runs.
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `setTimeout` (a Window's or a Worker's).
     #[wasm_bindgen(js_name = "setTimeout")]
     fn set_timeout(handler: &js_sys::Function, delay_ms: u32) -> JsValue;
-    /// The global `clearTimeout`.
     #[wasm_bindgen(js_name = "clearTimeout")]
     fn clear_timeout(id: &JsValue);
 }
 
-/// One `setTimeout`, cleared when dropped: the contract of gloo-timers' `Timeout`, which this
-/// replaces because gloo links Rust's standard library and the shipped wasm is built without it.
+/// The longest delay `setTimeout` takes (2³¹−1 ms, about 24.8 days); longer ones are clamped,
+/// since the platform would fire them at once.
+pub(crate) const MAX_DELAY_MS: u64 = (1 << 31) - 1;
+
+/// A pending `setTimeout`; cleared when dropped.
 #[derive(Debug)]
-struct Timeout {
+pub(crate) struct Timeout {
     id: JsValue,
-    _callback: Closure<dyn FnMut()>,
 }
 
 impl Timeout {
-    fn new(delay_ms: u32, wake: impl FnOnce() + 'static) -> Timeout {
-        let callback = Closure::once(wake);
-        let id = set_timeout(callback.as_ref().unchecked_ref(), delay_ms);
+    /// Calls `handler` once after `delay_ms` (clamped to [`MAX_DELAY_MS`]).
+    pub(crate) fn new(handler: &js_sys::Function, delay_ms: u64) -> Timeout {
+        let delay = delay_ms.min(MAX_DELAY_MS) as u32;
         Timeout {
-            id,
-            _callback: callback,
+            id: set_timeout(handler, delay),
         }
     }
 }
@@ -38,50 +38,26 @@ impl Drop for Timeout {
     }
 }
 
-/// `setTimeout`'s longest delay, 2³¹−1 ms (about 24.8 days): longer ones fire at once.
-pub(crate) const MAX_DELAY_MS: u64 = (1 << 31) - 1;
-
-/// Holds at most one pending timeout. Arming replaces (and so cancels) the previous one;
-/// dropping the owner cancels it, because a `Timeout` clears itself on drop.
-#[derive(Debug, Default)]
-pub(crate) struct RefreshTimer {
-    pending: Option<Timeout>,
-}
-
-impl RefreshTimer {
-    /// Fires `wake` after `delay_ms`, clamped to `setTimeout`'s range; a clamped timer simply
-    /// wakes early and the owner re-arms, so a token valid for months is still handled.
-    pub(crate) fn arm(&mut self, delay_ms: u64, wake: impl FnOnce() + 'static) {
-        // The clamp makes the cast lossless.
-        let delay = delay_ms.min(MAX_DELAY_MS) as u32;
-        self.pending = Some(Timeout::new(delay, wake));
-    }
-
-    /// Cancels the pending timeout, if any.
-    pub(crate) fn cancel(&mut self) {
-        self.pending = None;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::rc::Rc;
     use core::cell::Cell;
     use gloo_timers::future::TimeoutFuture;
+    use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    fn counter() -> (Rc<Cell<u32>>, impl FnOnce() + 'static) {
+    /// A counter and a function that increments it (kept alive by the returned closure).
+    fn counter() -> (Rc<Cell<u32>>, Closure<dyn FnMut()>) {
         let fired = Rc::new(Cell::new(0));
         let f = fired.clone();
-        (fired, move || f.set(f.get() + 1))
+        (fired, Closure::new(move || f.set(f.get() + 1)))
     }
 
     #[wasm_bindgen_test]
     async fn fires_once_after_the_delay() {
-        let mut timer = RefreshTimer::default();
-        let (fired, wake) = counter();
-        timer.arm(20, wake);
+        let (fired, handler) = counter();
+        let _timer = Timeout::new(handler.as_ref().unchecked_ref(), 20);
         TimeoutFuture::new(5).await;
         assert_eq!(fired.get(), 0);
         TimeoutFuture::new(60).await;
@@ -89,35 +65,30 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    async fn arming_again_replaces_the_pending_timeout() {
-        let mut timer = RefreshTimer::default();
-        let (first, wake_first) = counter();
-        let (second, wake_second) = counter();
-        timer.arm(20, wake_first);
-        timer.arm(30, wake_second);
+    async fn replacing_the_handle_cancels_the_pending_timeout() {
+        let (first, first_handler) = counter();
+        let (second, second_handler) = counter();
+        // The owner's slot, as the driver keeps it: assigning drops (clears) the previous one.
+        let mut slot = Some(Timeout::new(first_handler.as_ref().unchecked_ref(), 20));
+        let previous = slot.replace(Timeout::new(second_handler.as_ref().unchecked_ref(), 30));
+        drop(previous);
         TimeoutFuture::new(80).await;
         assert_eq!((first.get(), second.get()), (0, 1));
+        assert!(slot.is_some());
     }
 
     #[wasm_bindgen_test]
-    async fn cancel_and_drop_stop_it() {
-        let (cancelled, wake) = counter();
-        let mut timer = RefreshTimer::default();
-        timer.arm(10, wake);
-        timer.cancel();
-        let (dropped, wake) = counter();
-        let mut owner = RefreshTimer::default();
-        owner.arm(10, wake);
-        drop(owner);
+    async fn drop_stops_it() {
+        let (dropped, handler) = counter();
+        drop(Timeout::new(handler.as_ref().unchecked_ref(), 10));
         TimeoutFuture::new(50).await;
-        assert_eq!((cancelled.get(), dropped.get()), (0, 0));
+        assert_eq!(dropped.get(), 0);
     }
 
     #[wasm_bindgen_test]
     async fn delays_beyond_set_timeout_range_are_clamped_not_fired_at_once() {
-        let (fired, wake) = counter();
-        let mut timer = RefreshTimer::default();
-        timer.arm(u64::MAX, wake);
+        let (fired, handler) = counter();
+        let _timer = Timeout::new(handler.as_ref().unchecked_ref(), u64::MAX);
         TimeoutFuture::new(30).await;
         assert_eq!(
             fired.get(),

@@ -24,6 +24,13 @@ pub enum CallStep {
     End(EndReason),
 }
 
+/// Whether an answer with `status` speaks for the API about the session: a 401 from an allowed
+/// origin (`from_allowed_origin` is asked only for a 401). A 401 from elsewhere — a cross-origin
+/// redirect's target — is returned to the caller as it is and never ends the session (rule 13).
+pub fn speaks_for_api(status: u16, from_allowed_origin: impl FnOnce() -> bool) -> bool {
+    status == 401 && from_allowed_origin()
+}
+
 /// One call to an allowed origin, from its first decision to its last answer.
 #[derive(Clone, Debug)]
 pub struct Call {

@@ -199,11 +199,35 @@ impl Config {
     /// `refreshPath`; an empty or malformed dot path; a negative or non-finite number; a
     /// `maxRetries` that is not an integer from 0 to 5; an `allowedOrigins` entry that is not an
     /// origin, or an empty list.
-    pub fn parse(raw: RawConfig) -> Result<Config, AuthError> {
-        let login_path = non_empty(raw.login_path, "loginPath")?
+    pub fn parse(mut raw: RawConfig) -> Result<Config, AuthError> {
+        // Built field by field with `mem::take` out of `raw`, rather than as one struct literal
+        // of fallible fields: every early return then drops two whole values instead of its own
+        // set of fields, which keeps the constructor's wasm small (see BENCHMARKS.md, size).
+        use core::mem::take;
+        let login_path = non_empty(take(&mut raw.login_path), "loginPath")?
             .ok_or(AuthError::invalid_config("loginPath", "is required"))?;
-        let refresh_path = non_empty(raw.refresh_path, "refreshPath")?;
-        let refresh_method = match raw.refresh_method.as_deref().map(str::to_ascii_uppercase) {
+        let mut config = Config {
+            base_url: raw.base_url.trim_end_matches('/').to_owned(),
+            login_path,
+            refresh_path: None,
+            refresh_method: RefreshMethod::Post,
+            refresh_credential: RefreshCredential::Body,
+            refresh_body_field: String::new(),
+            logout_path: None,
+            access_token_path: Vec::new(),
+            refresh_token_path: Vec::new(),
+            expires_in_path: Vec::new(),
+            error_code_path: DotPath(Vec::new()),
+            expired_error_codes: ExpiredCodes::Any,
+            refresh_lead_ms: 60_000,
+            max_retries: 1,
+            allowed_origins: OriginAllowlist::empty(),
+            login_url: None,
+            idle_timeout_ms: None,
+            cross_tab: raw.cross_tab.unwrap_or(true),
+        };
+        config.refresh_path = non_empty(take(&mut raw.refresh_path), "refreshPath")?;
+        config.refresh_method = match raw.refresh_method.as_deref().map(str::to_ascii_uppercase) {
             None => RefreshMethod::Post,
             Some(m) if m == "POST" => RefreshMethod::Post,
             Some(m) if m == "GET" => RefreshMethod::Get,
@@ -214,7 +238,7 @@ impl Config {
                 ))
             }
         };
-        let refresh_credential = match raw.refresh_credential.as_deref() {
+        config.refresh_credential = match raw.refresh_credential.as_deref() {
             None | Some("body") => RefreshCredential::Body,
             Some("bearer") => RefreshCredential::Bearer,
             Some("cookie") => RefreshCredential::Cookie,
@@ -226,9 +250,9 @@ impl Config {
                 ))
             }
         };
-        if refresh_path.is_none()
+        if config.refresh_path.is_none()
             && matches!(
-                refresh_credential,
+                config.refresh_credential,
                 RefreshCredential::Bearer | RefreshCredential::Cookie
             )
         {
@@ -237,89 +261,80 @@ impl Config {
                 "is required when refreshCredential is \"bearer\" or \"cookie\"",
             ));
         }
-        let refresh_body_field = non_empty(raw.refresh_body_field, "refreshBodyField")?
-            .unwrap_or_else(|| "refreshToken".into());
-        let allowed_origins = match raw.allowed_origins {
+        config.refresh_body_field =
+            non_empty(take(&mut raw.refresh_body_field), "refreshBodyField")?
+                .unwrap_or_else(|| "refreshToken".into());
+        let mut origins = Vec::new();
+        match &raw.allowed_origins {
             Some(list) => {
                 // Plain loops rather than `collect::<Result<…>>` here and in `dot_paths`: the
                 // adapter costs more wasm than the loop (see BENCHMARKS.md, size).
-                let mut origins = Vec::with_capacity(list.len());
-                for text in &list {
+                for text in list {
                     origins.push(
                         Origin::parse(text)
                             .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?,
                     );
                 }
-                origins
             }
-            None => vec![Origin::of_url(&raw.base_url).map_err(|_| {
+            None => origins.push(Origin::of_url(&raw.base_url).map_err(|_| {
                 AuthError::invalid_config("baseUrl", "must be an http or https URL")
-            })?],
-        };
-        let allowed_origins = OriginAllowlist::new(allowed_origins)
+            })?),
+        }
+        config.allowed_origins = OriginAllowlist::new(origins)
             .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?;
-        Ok(Config {
-            base_url: raw.base_url.trim_end_matches('/').to_owned(),
-            login_path,
-            refresh_path,
-            refresh_method,
-            refresh_credential,
-            refresh_body_field,
-            logout_path: non_empty(raw.logout_path, "logoutPath")?,
-            access_token_path: dot_paths(
-                raw.access_token_path,
-                &["accessToken", "access_token", "token", "tokens.accessToken"],
-                "accessTokenPath",
-            )?,
-            refresh_token_path: dot_paths(
-                raw.refresh_token_path,
-                &["refreshToken", "refresh_token", "tokens.refreshToken"],
-                "refreshTokenPath",
-            )?,
-            expires_in_path: dot_paths(
-                raw.expires_in_path,
-                &["expiresIn", "expires_in"],
-                "expiresInPath",
-            )?,
-            error_code_path: DotPath::parse(raw.error_code_path.as_deref().unwrap_or("errorCode"))
-                .map_err(|why| AuthError::invalid_config("errorCodePath", why))?,
-            expired_error_codes: match raw.expired_error_codes {
-                None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
-                Some(codes) if codes.is_empty() => ExpiredCodes::Any,
-                Some(codes) => ExpiredCodes::Codes(codes),
-            },
-            refresh_lead_ms: seconds_ms(raw.refresh_lead_seconds, "refreshLeadSeconds")?
-                .unwrap_or(60_000),
-            max_retries: match raw.max_retries {
-                None => 1,
-                // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
-                Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => {
-                    n as u32
-                }
-                Some(_) => {
-                    return Err(AuthError::invalid_config(
-                        "maxRetries",
-                        "must be an integer from 0 to 5",
-                    ))
-                }
-            },
-            allowed_origins,
-            login_url: match raw.login_url {
-                None => Some("/login".into()),
-                Some(url) => non_empty(url, "loginUrl")?,
-            },
-            idle_timeout_ms: match raw.idle_timeout_seconds.flatten() {
-                Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
-                Some(_) => {
-                    return Err(AuthError::invalid_config(
-                        "idleTimeoutSeconds",
-                        "must be a positive number of seconds or null",
-                    ))
-                }
-                None => None,
-            },
-            cross_tab: raw.cross_tab.unwrap_or(true),
-        })
+        config.logout_path = non_empty(take(&mut raw.logout_path), "logoutPath")?;
+        config.access_token_path = dot_paths(
+            raw.access_token_path.as_deref(),
+            &["accessToken", "access_token", "token", "tokens.accessToken"],
+            "accessTokenPath",
+        )?;
+        config.refresh_token_path = dot_paths(
+            raw.refresh_token_path.as_deref(),
+            &["refreshToken", "refresh_token", "tokens.refreshToken"],
+            "refreshTokenPath",
+        )?;
+        config.expires_in_path = dot_paths(
+            raw.expires_in_path.as_deref(),
+            &["expiresIn", "expires_in"],
+            "expiresInPath",
+        )?;
+        config.error_code_path =
+            DotPath::parse(raw.error_code_path.as_deref().unwrap_or("errorCode"))
+                .map_err(|why| AuthError::invalid_config("errorCodePath", why))?;
+        config.expired_error_codes = match take(&mut raw.expired_error_codes) {
+            None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
+            Some(codes) if codes.is_empty() => ExpiredCodes::Any,
+            Some(codes) => ExpiredCodes::Codes(codes),
+        };
+        if let Some(ms) = seconds_ms(raw.refresh_lead_seconds, "refreshLeadSeconds")? {
+            config.refresh_lead_ms = ms;
+        }
+        config.max_retries = match raw.max_retries {
+            None => 1,
+            // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
+            Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
+            Some(_) => {
+                return Err(AuthError::invalid_config(
+                    "maxRetries",
+                    "must be an integer from 0 to 5",
+                ))
+            }
+        };
+        config.login_url = match take(&mut raw.login_url) {
+            None => Some("/login".into()),
+            Some(url) => non_empty(url, "loginUrl")?,
+        };
+        config.idle_timeout_ms = match raw.idle_timeout_seconds.flatten() {
+            Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
+            Some(_) => {
+                return Err(AuthError::invalid_config(
+                    "idleTimeoutSeconds",
+                    "must be a positive number of seconds or null",
+                ))
+            }
+            None => None,
+        };
+        Ok(config)
     }
 
     /// The absolute URL of an endpoint: an absolute `http(s)://` path is used as is; otherwise
@@ -364,11 +379,11 @@ fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>,
 }
 
 fn dot_paths(
-    value: Option<Vec<String>>,
+    value: Option<&[String]>,
     default: &[&str],
     key: &'static str,
 ) -> Result<Vec<DotPath>, AuthError> {
-    let texts: Vec<&str> = match &value {
+    let texts: Vec<&str> = match value {
         None => default.to_vec(),
         Some(list) if list.is_empty() => {
             return Err(AuthError::invalid_config(

@@ -12,6 +12,39 @@
 //! and a newer marker proves a renewal already happened.
 use alloc::string::String;
 
+use super::session::SharedSession;
+
+/// What tabs tell each other over the channel (DESIGN rules 1, 6 and 11).
+#[derive(Debug)]
+pub enum Message {
+    /// A session, newer or repeated on request.
+    Session(SharedSession),
+    /// The session ended in the sending tab.
+    Logout,
+    /// A tab without a session asks whether any tab holds one.
+    Ask,
+    /// A tab opened its channel (leader election without Web Locks).
+    Hello {
+        /// The sender's tab id.
+        from: f64,
+    },
+    /// The answer to `Hello`: this tab is alive too.
+    Here {
+        /// The sender's tab id.
+        from: f64,
+    },
+    /// A tab is closing its channel.
+    Bye {
+        /// The sender's tab id.
+        from: f64,
+    },
+    /// A follower needs tokens newer than `version`: the leader renews (without Web Locks).
+    Need {
+        /// The version the follower holds.
+        version: u64,
+    },
+}
+
 /// The `BroadcastChannel` name for an API origin.
 pub fn channel_name(api_origin: &str) -> String {
     join(&["authfetch:", api_origin])

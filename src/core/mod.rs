@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod client;
 pub mod config;
 pub mod crosstab;
 pub mod error;

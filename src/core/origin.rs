@@ -121,6 +121,12 @@ impl OriginAllowlist {
         Ok(OriginAllowlist(origins))
     }
 
+    /// The allowlist that allows nothing: only a placeholder while a configuration is parsed
+    /// (`Config::parse` replaces it before the configuration is handed out).
+    pub(crate) fn empty() -> Self {
+        OriginAllowlist(Vec::new())
+    }
+
     /// Whether a request to `origin` (the browser's serialized `URL.origin` of the resolved
     /// request URL) may carry the bearer. The opaque origin `"null"` never may.
     pub fn allows(&self, origin: &str) -> bool {
