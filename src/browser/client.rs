@@ -19,7 +19,7 @@ use super::crosstab;
 use super::driver::{self, Io};
 use super::error::to_js;
 use super::events::Events;
-use super::js::{captured_fetch, random};
+use super::js::{captured_fetch, random, Shared};
 use super::lifecycle::PageLifecycle;
 
 type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
@@ -100,7 +100,7 @@ impl AuthClient {
             fetcher: RefCell::new(None),
         });
         let weak = Rc::downgrade(&inner);
-        *inner.lifecycle.borrow_mut() = Some(PageLifecycle::listen(move |why| {
+        *inner.lifecycle.mutate() = Some(PageLifecycle::listen(move |why| {
             if let Some(inner) = weak.upgrade() {
                 inner.input(|core| core.wake(why));
             }
@@ -165,7 +165,7 @@ impl AuthClient {
     /// `free()` releases it: calling it afterwards throws instead of reaching a freed client.
     #[wasm_bindgen(unchecked_return_type = "typeof fetch")]
     pub fn fetcher(&self) -> Function {
-        let mut slot = self.inner.fetcher.borrow_mut();
+        let mut slot = self.inner.fetcher.mutate();
         let closure = slot.get_or_insert_with(|| {
             let weak = Rc::downgrade(&self.inner);
             Closure::new(move |input, init| match weak.upgrade() {
@@ -196,7 +196,7 @@ impl AuthClient {
     /// Whether a session is held.
     #[wasm_bindgen(getter, js_name = isAuthenticated)]
     pub fn is_authenticated(&self) -> bool {
-        self.inner.core.borrow().session().is_authenticated()
+        self.inner.core.read().session().is_authenticated()
     }
 
     /// When the access token expires: epoch ms on the local clock; `undefined` when unknown or
@@ -205,7 +205,7 @@ impl AuthClient {
     pub fn expires_at(&self) -> Option<f64> {
         self.inner
             .core
-            .borrow()
+            .read()
             .session()
             .expires_at_ms()
             .map(|ms| ms as f64)
@@ -217,7 +217,7 @@ impl AuthClient {
     pub fn refresh_at(&self) -> Option<f64> {
         self.inner
             .core
-            .borrow()
+            .read()
             .session()
             .refresh_at_ms()
             .map(|ms| ms as f64)
@@ -263,10 +263,10 @@ impl Drop for AuthClient {
     fn drop(&mut self) {
         let inner = &self.inner;
         inner.input(Client::shut_down);
-        inner.lifecycle.borrow_mut().take();
-        inner.fetcher.borrow_mut().take();
-        inner.bearer.borrow_mut().take();
-        let (callers, locks) = inner.io.borrow_mut().shut_down();
+        inner.lifecycle.mutate().take();
+        inner.fetcher.mutate().take();
+        inner.bearer.mutate().take();
+        let (callers, locks) = inner.io.mutate().shut_down();
         for deferred in callers {
             deferred.reject(&reject(ErrorCode::NotAuthenticated));
         }
@@ -279,7 +279,7 @@ impl Drop for AuthClient {
 impl Inner {
     /// A new caller promise, given to the core with `f`.
     fn call(&self, f: impl FnOnce(&mut Client, Caller)) -> Promise {
-        let (caller, promise) = self.io.borrow_mut().caller();
+        let (caller, promise) = self.io.mutate().caller();
         self.input(|core| f(core, caller));
         promise
     }
@@ -287,11 +287,11 @@ impl Inner {
     /// `Bearer <access token>` for tokens of `generation`, made once per generation; `None`
     /// when the session holds no tokens of that generation.
     pub(super) fn bearer_for(&self, generation: TokenGeneration) -> Option<JsValue> {
-        let mut cached = self.bearer.borrow_mut();
+        let mut cached = self.bearer.mutate();
         match cached.as_ref() {
             Some((held, value)) if *held == generation => Some(value.clone()),
             _ => {
-                let core = self.core.borrow();
+                let core = self.core.read();
                 let session = core.session();
                 if session.generation() != generation {
                     return None;
@@ -309,7 +309,7 @@ impl Inner {
 
     /// The session ended: its bearer string is dropped.
     pub(super) fn io_bearer_forget(&self) {
-        self.bearer.borrow_mut().take();
+        self.bearer.mutate().take();
     }
 }
 

@@ -30,26 +30,29 @@ pub(crate) fn read(config: &JsValue) -> Result<Config, AuthError> {
             ));
         }
     }
-    let raw = RawConfig {
+    // Field by field into one value, rather than one struct literal of fallible reads: every
+    // early return then drops one whole value (smaller wasm).
+    let mut raw = RawConfig {
         base_url: base_url(config)?,
-        login_path: string(config, "loginPath")?,
-        refresh_path: string(config, "refreshPath")?,
-        refresh_method: string(config, "refreshMethod")?,
-        refresh_credential: string(config, "refreshCredential")?,
-        refresh_body_field: string(config, "refreshBodyField")?,
-        logout_path: string(config, "logoutPath")?,
-        access_token_path: strings(config, "accessTokenPath", true)?,
-        refresh_token_path: strings(config, "refreshTokenPath", true)?,
-        expires_in_path: strings(config, "expiresInPath", true)?,
-        error_code_path: string(config, "errorCodePath")?,
-        expired_error_codes: strings(config, "expiredErrorCodes", false)?,
-        refresh_lead_seconds: number(config, "refreshLeadSeconds")?,
-        max_retries: number(config, "maxRetries")?,
-        allowed_origins: strings(config, "allowedOrigins", true)?,
-        login_url: nullable(config, "loginUrl", string)?,
-        idle_timeout_seconds: nullable(config, "idleTimeoutSeconds", number)?,
-        cross_tab: boolean(config, "crossTab")?,
+        ..RawConfig::default()
     };
+    raw.login_path = string(config, "loginPath")?;
+    raw.refresh_path = string(config, "refreshPath")?;
+    raw.refresh_method = string(config, "refreshMethod")?;
+    raw.refresh_credential = string(config, "refreshCredential")?;
+    raw.refresh_body_field = string(config, "refreshBodyField")?;
+    raw.logout_path = string(config, "logoutPath")?;
+    raw.access_token_path = strings(config, "accessTokenPath", true)?;
+    raw.refresh_token_path = strings(config, "refreshTokenPath", true)?;
+    raw.expires_in_path = strings(config, "expiresInPath", true)?;
+    raw.error_code_path = string(config, "errorCodePath")?;
+    raw.expired_error_codes = strings(config, "expiredErrorCodes", false)?;
+    raw.refresh_lead_seconds = number(config, "refreshLeadSeconds")?;
+    raw.max_retries = number(config, "maxRetries")?;
+    raw.allowed_origins = strings(config, "allowedOrigins", true)?;
+    raw.login_url = nullable(config, "loginUrl", string)?;
+    raw.idle_timeout_seconds = nullable(config, "idleTimeoutSeconds", number)?;
+    raw.cross_tab = boolean(config, "crossTab")?;
     Config::parse(raw)
 }
 

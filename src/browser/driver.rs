@@ -26,7 +26,7 @@ use super::crosstab::{self, Channel};
 use super::error::to_js;
 use super::events;
 use super::http;
-use super::js::{now_ms, set};
+use super::js::{now_ms, set, Shared};
 use super::timer::Timeout;
 
 #[wasm_bindgen]
@@ -101,7 +101,7 @@ static HANDLERS: Handlers = Handlers(RefCell::new(None));
 /// `[hot, io, failed]`: the hot path's answer handler `(tag, snapshot, response)`, the I/O
 /// handler `(tag, op, value)`, and the hot path's failure handler `(cause)`.
 pub(super) fn dispatch() -> [JsValue; 3] {
-    let mut slot = HANDLERS.0.borrow_mut();
+    let mut slot = HANDLERS.0.mutate();
     slot.get_or_insert_with(|| {
         let hot = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> JsValue>::new(
             |tag: JsValue, snapshot: JsValue, response: JsValue| {
@@ -142,7 +142,7 @@ pub(super) fn dispatch() -> [JsValue; 3] {
 
 /// Registers `inner`; its id.
 pub(super) fn register(inner: &Weak<Inner>) -> u32 {
-    let mut clients = CLIENTS.0.borrow_mut();
+    let mut clients = CLIENTS.0.mutate();
     if let Some(free) = clients.iter().position(|c| c.strong_count() == 0) {
         clients[free] = inner.clone();
         return free as u32;
@@ -152,7 +152,7 @@ pub(super) fn register(inner: &Weak<Inner>) -> u32 {
 }
 
 fn client(id: u32) -> Option<Rc<Inner>> {
-    CLIENTS.0.borrow().get(id as usize).and_then(Weak::upgrade)
+    CLIENTS.0.read().get(id as usize).and_then(Weak::upgrade)
 }
 
 /// The JavaScript side of the effects in progress: the callers' promises, the requests' and
@@ -245,7 +245,7 @@ impl Inner {
     /// Gives the core one input at the page clock's now, then carries out what it queued.
     pub(super) fn input(&self, f: impl FnOnce(&mut Client)) {
         {
-            let mut core = self.core.borrow_mut();
+            let mut core = self.core.mutate();
             core.set_now(now_ms());
             f(&mut core);
         }
@@ -255,7 +255,7 @@ impl Inner {
     /// Drains the core's effects, one at a time, with no borrow held while each runs.
     pub(super) fn drive(&self) {
         loop {
-            let effect = self.core.borrow_mut().poll();
+            let effect = self.core.mutate().poll();
             match effect {
                 Some(effect) => self.carry_out(effect),
                 None => return,
@@ -268,7 +268,7 @@ impl Inner {
             Effect::Request(request) => {
                 let op = request.op.0;
                 let sent = {
-                    let core = self.core.borrow();
+                    let core = self.core.read();
                     http::request(core.config(), &request)
                 };
                 match sent {
@@ -281,24 +281,24 @@ impl Inner {
             Effect::Timer(at) => self.arm(at),
             Effect::Emit(event) => self.emit(event),
             Effect::Post(message) => {
-                let io = self.io.borrow();
+                let io = self.io.read();
                 if let Some(channel) = &io.channel {
                     channel.post(&message);
                 }
             }
             Effect::Channel(true) => {
                 let name = channel_name(&self.api_origin);
-                let tab_id = self.core.borrow().tab_id();
+                let tab_id = self.core.read().tab_id();
                 let weak = self.weak.clone();
                 let channel = Channel::open(&name, tab_id, move |message| {
                     if let Some(inner) = weak.upgrade() {
                         inner.input(|core| core.message(message));
                     }
                 });
-                self.io.borrow_mut().channel = channel;
+                self.io.mutate().channel = channel;
             }
             Effect::Channel(false) => {
-                let channel = self.io.borrow_mut().channel.take();
+                let channel = self.io.mutate().channel.take();
                 drop(channel);
             }
             Effect::Lock { op, name, shared } => {
@@ -314,7 +314,7 @@ impl Inner {
                 }
             }
             Effect::Release(op) => {
-                let mut io = self.io.borrow_mut();
+                let mut io = self.io.mutate();
                 match io.locks.iter().position(|l| l.0 == op.0) {
                     Some(i) => {
                         let (_, release) = io.locks.swap_remove(i);
@@ -333,7 +333,7 @@ impl Inner {
                 let _ = set_timeout_with(&io, ms, self.tag(Kind::Slept), op.0);
             }
             Effect::Redirect => {
-                let login_url = self.core.borrow().config().login_url.clone();
+                let login_url = self.core.read().config().login_url.clone();
                 if let Some(url) = login_url {
                     super::redirect::to_login(&url);
                 }
@@ -357,7 +357,7 @@ impl Inner {
         match kind {
             ANSWERED => match value.dyn_into::<Response>() {
                 Ok(response) => {
-                    self.io.borrow_mut().statuses.push((op, response.status()));
+                    self.io.mutate().statuses.push((op, response.status()));
                     match response.text() {
                         Ok(text) => self.chain(text, Kind::Read, Kind::Read, op),
                         Err(_) => self.read(op, None),
@@ -372,7 +372,7 @@ impl Inner {
                     .dyn_ref::<Response>()
                     .filter(|r| self.is_unauthorized(r))
                     .and_then(|r| r.text().ok());
-                if let Some(deferred) = self.io.borrow_mut().deferred(op) {
+                if let Some(deferred) = self.io.mutate().deferred(op) {
                     deferred.answer = value;
                 }
                 match unauthorized {
@@ -381,11 +381,11 @@ impl Inner {
                 }
             }
             CALL_READ => {
-                let said = http::server_said(&self.core.borrow(), value.as_string().as_deref());
+                let said = http::server_said(&self.core.read(), value.as_string().as_deref());
                 self.input(|core| core.call_answered(Caller(op), CallAnswer::Unauthorized(said)));
             }
             CALL_FAILED => {
-                if let Some(deferred) = self.io.borrow_mut().deferred(op) {
+                if let Some(deferred) = self.io.mutate().deferred(op) {
                     deferred.answer = value;
                 }
                 self.input(|core| core.call_answered(Caller(op), CallAnswer::Failed));
@@ -406,12 +406,12 @@ impl Inner {
     /// An endpoint answer's body was read (`None`: unreadable): the core gets the answer.
     fn read(&self, op: u32, text: Option<alloc::string::String>) {
         let status = {
-            let mut io = self.io.borrow_mut();
+            let mut io = self.io.mutate();
             let i = io.statuses.iter().position(|s| s.0 == op);
             i.map(|i| io.statuses.swap_remove(i).1).unwrap_or_default()
         };
-        let (answer, json) = http::answer(self.core.borrow().config(), status, text.as_deref());
-        self.io.borrow_mut().last_json = json;
+        let (answer, json) = http::answer(self.core.read().config(), status, text.as_deref());
+        self.io.mutate().last_json = json;
         self.input(|core| core.answered(Op(op), answer));
     }
 
@@ -423,7 +423,7 @@ impl Inner {
             return JsValue::UNDEFINED;
         };
         {
-            let mut io = self.io.borrow_mut();
+            let mut io = self.io.mutate();
             if let Some(i) = io.dropped.iter().position(|d| *d == op) {
                 // Released before it was granted: let it go at once.
                 io.dropped.swap_remove(i);
@@ -438,7 +438,7 @@ impl Inner {
     /// Sends a slow-path call's next attempt with the bearer of `generation`.
     fn send_call(&self, caller: u32, generation: crate::core::TokenGeneration) {
         let attempt = {
-            let io = self.io.borrow();
+            let io = self.io.read();
             let snapshot = io
                 .callers
                 .iter()
@@ -467,7 +467,7 @@ impl Inner {
 
     fn settle(&self, caller: u32, outcome: Outcome) {
         let (deferred, details) = {
-            let mut io = self.io.borrow_mut();
+            let mut io = self.io.mutate();
             let details = io.last_json.clone();
             (io.take_caller(caller), details)
         };
@@ -493,7 +493,7 @@ impl Inner {
 
     /// Arms the one proactive timer at `at` (ms since the epoch), or disarms it.
     fn arm(&self, at: Option<u64>) {
-        let mut io = self.io.borrow_mut();
+        let mut io = self.io.mutate();
         io.timer = None;
         let Some(at) = at else {
             return;
@@ -540,7 +540,7 @@ impl Inner {
     /// `{ expiresAt }` of the tokens held now (epoch ms, or `undefined`).
     pub(super) fn expiry_detail(&self) -> JsValue {
         let detail: JsValue = js_sys::Object::new().into();
-        let expires_at = self.core.borrow().session().expires_at_ms();
+        let expires_at = self.core.read().session().expires_at_ms();
         set(
             &detail,
             "expiresAt",

@@ -18,7 +18,7 @@ use web_sys::{Request, Response};
 
 use super::client::{reject, Inner};
 use super::driver::{dispatch, Handler, Kind, Pending};
-use super::js::{get, global, set, url_allowed};
+use super::js::{get, global, set, url_allowed, Shared};
 use super::snapshot::Snapshot;
 
 impl Inner {
@@ -33,7 +33,7 @@ impl Inner {
             return self.send(snapshot.request());
         }
         let mut call = Call::new(snapshot.replayable());
-        let step = call.next(self.core.borrow_mut().session_mut(), super::js::now_ms());
+        let step = call.next(self.core.mutate().session_mut(), super::js::now_ms());
         if let (CallStep::Send(generation), true) = (step, snapshot.replayable()) {
             if let Some(request) = self
                 .bearer_for(generation)
@@ -51,7 +51,7 @@ impl Inner {
             }
         }
         // The slow path: the call continues in the core.
-        let (caller, promise) = self.io.borrow_mut().caller();
+        let (caller, promise) = self.io.mutate().caller();
         self.keep_snapshot(caller, snapshot);
         self.input(|core| core.call(caller, call, step));
         promise
@@ -72,7 +72,7 @@ impl Inner {
         else {
             return response;
         };
-        let (caller, promise) = self.io.borrow_mut().caller();
+        let (caller, promise) = self.io.mutate().caller();
         self.keep_snapshot(caller, Snapshot::of_sent(snapshot.unchecked_into()));
         let call = Call::sent_once(true, TokenGeneration(generation));
         self.input(|core| core.call_sent(caller, call));
@@ -81,7 +81,7 @@ impl Inner {
     }
 
     fn keep_snapshot(&self, caller: Caller, snapshot: Snapshot) {
-        let mut io = self.io.borrow_mut();
+        let mut io = self.io.mutate();
         if let Some(deferred) = io.callers.iter_mut().find(|c| c.0 == caller.0) {
             deferred.1.snapshot = Some(snapshot);
         }
@@ -94,7 +94,7 @@ impl Inner {
 
     /// Whether the absolute `url` is on an allowed origin.
     pub(super) fn allows(&self, url: &str) -> bool {
-        url_allowed(&self.core.borrow().config().allowed_origins, url)
+        url_allowed(&self.core.read().config().allowed_origins, url)
     }
 
     /// `fetch(request)` with the captured `fetch`; what it throws becomes a rejection.

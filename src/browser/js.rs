@@ -1,5 +1,6 @@
 //! JavaScript globals, bound once (gloo's habit), so the edge runs in a Window and in a Worker.
 use alloc::string::String;
+use core::cell::{Ref, RefCell, RefMut};
 
 use crate::core::OriginAllowlist;
 use js_sys::{Function, Reflect};
@@ -11,6 +12,31 @@ extern "C" {
     /// `atob`: base64 to a binary string (used for JWT payloads only).
     #[wasm_bindgen(catch, js_name = "atob")]
     fn atob(data: &str) -> Result<String, JsValue>;
+}
+
+/// `RefCell` access that traps instead of panicking with a formatted message: a borrow held
+/// while JavaScript runs cannot happen by construction (the driver releases every borrow before
+/// it carries out an effect), and `core::fmt` stays out of the wasm.
+pub(crate) trait Shared<T> {
+    /// `borrow_mut()`, trapping on a conflicting borrow.
+    fn mutate(&self) -> RefMut<'_, T>;
+    /// `borrow()`, trapping on a conflicting borrow.
+    fn read(&self) -> Ref<'_, T>;
+}
+
+impl<T> Shared<T> for RefCell<T> {
+    fn mutate(&self) -> RefMut<'_, T> {
+        self.try_borrow_mut().unwrap_or_else(|_| trap())
+    }
+
+    fn read(&self) -> Ref<'_, T> {
+        self.try_borrow().unwrap_or_else(|_| trap())
+    }
+}
+
+/// Stops the module: what a panic does in the shipped wasm, without its message.
+fn trap() -> ! {
+    core::arch::wasm32::unreachable()
 }
 
 /// Milliseconds since the Unix epoch on the page's clock (`Date.now()`).
