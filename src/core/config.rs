@@ -385,7 +385,7 @@ fn dot_paths(
 ) -> Result<Vec<DotPath>, AuthError> {
     let texts: Vec<&str> = match value {
         None => default.to_vec(),
-        Some(list) if list.is_empty() => {
+        Some([]) => {
             return Err(AuthError::invalid_config(
                 key,
                 "must name at least one path",
