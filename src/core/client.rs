@@ -19,7 +19,7 @@ use super::crosstab::{
 use super::error::{AuthError, ErrorCode};
 use super::origin::Origin;
 use super::refresh::{RefreshFailure, RefreshVerdict};
-use super::session::{EndReason, Grant, RenewalId, Session};
+use super::session::{EndReason, Grant, RenewalTicket, Session};
 use super::token::{AccessToken, Credentials, RefreshToken, TokenGeneration};
 
 /// How long a tab waits for the broadcast of a renewal another tab makes, ms.
@@ -241,7 +241,7 @@ enum Stage {
 /// The renewal flight, or one detached from an ended session and finishing stale.
 #[derive(Debug)]
 struct Renewal {
-    id: RenewalId,
+    id: RenewalTicket,
     /// The version held when it started.
     before: Option<u64>,
     stage: Stage,

@@ -55,7 +55,8 @@ pub fn refresh_lock_name(api_origin: &str) -> String {
     join(&["authfetch:", api_origin, ":refresh"])
 }
 
-/// The shared Web Lock held by every tab that holds tokens of `version`.
+/// The version marker lock's name: the shared Web Lock held by every tab that holds tokens of the
+/// cross-tab `version`, so that a tab that wins the refresh lock can see a newer session exists.
 pub fn version_marker_name(api_origin: &str, version: u64) -> String {
     let mut name = join(&["authfetch:", api_origin, ":v:"]);
     push_decimal(&mut name, version);

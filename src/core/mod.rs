@@ -24,7 +24,7 @@ pub use expiry::{Expiry, JwtTimes};
 pub use origin::{Origin, OriginAllowlist};
 pub use refresh::{Backoff, RefreshFailure, RefreshVerdict};
 pub use session::{
-    EndReason, Grant, RenewalId, SendDecision, Session, SessionPolicy, SharedSession,
+    EndReason, Grant, RenewalTicket, SendDecision, Session, SessionPolicy, SharedSession,
     UnauthorizedDecision,
 };
 pub use token::{AccessToken, Credentials, RefreshToken, TokenGeneration};

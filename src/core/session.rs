@@ -131,17 +131,19 @@ pub struct SharedSession {
     pub expires_at_ms: Option<u64>,
 }
 
-/// Names one renewal, so that the answer to a renewal started before a logout (or before a new
-/// login) is recognized as stale and dropped instead of overwriting the newer session.
+/// The renewal ticket: names one renewal, so that the answer to a renewal started before a
+/// logout (or before a new login) is recognized as stale and dropped instead of overwriting the
+/// newer session. Local to a tab; not the token generation (which counts access tokens in this
+/// tab) nor the cross-tab version (which orders sessions between tabs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RenewalId(u32);
+pub struct RenewalTicket(u32);
 
 /// One tab's session.
 pub struct Session {
     policy: SessionPolicy,
     held: Option<Held>,
     generation: TokenGeneration,
-    renewal: Option<RenewalId>,
+    renewal: Option<RenewalTicket>,
     renewals_started: u32,
     backoff: Backoff,
     retry_at_ms: Option<u64>,
@@ -306,19 +308,19 @@ impl Session {
     }
 
     /// The renewal in flight, if any.
-    pub fn renewal_in_flight(&self) -> Option<RenewalId> {
+    pub fn renewal_in_flight(&self) -> Option<RenewalTicket> {
         self.renewal
     }
 
     /// Claims the single renewal flight (DESIGN rule 6). `Some(id)`: the caller must renew now
     /// and report with [`Session::renewal_succeeded`] or [`Session::renewal_failed`]. `None`:
     /// one is already in flight (join it), or there is no session or no way to renew.
-    pub fn start_renewal(&mut self) -> Option<RenewalId> {
+    pub fn start_renewal(&mut self) -> Option<RenewalTicket> {
         if self.held.is_none() || !self.policy.can_renew || self.renewal.is_some() {
             return None;
         }
         self.renewals_started = self.renewals_started.wrapping_add(1);
-        let id = RenewalId(self.renewals_started);
+        let id = RenewalTicket(self.renewals_started);
         self.renewal = Some(id);
         Some(id)
     }
@@ -327,7 +329,7 @@ impl Session {
     /// keeps the old one (seed 003 does not rotate); a rotated one replaces it for good.
     /// Returns `false` (and drops the grant) when `id` is stale: the session it was for ended
     /// while it was in flight.
-    pub fn renewal_succeeded(&mut self, id: RenewalId, grant: Grant, now_ms: u64) -> bool {
+    pub fn renewal_succeeded(&mut self, id: RenewalTicket, grant: Grant, now_ms: u64) -> bool {
         if self.renewal != Some(id) {
             return false;
         }
@@ -355,7 +357,7 @@ impl Session {
 
     /// Renewal `id` did not need to ask the server: another tab renewed and this one adopted
     /// its tokens (see [`Session::adopt`]). Clears the flight; `false` when `id` is stale.
-    pub fn renewal_superseded(&mut self, id: RenewalId) -> bool {
+    pub fn renewal_superseded(&mut self, id: RenewalTicket) -> bool {
         if self.renewal != Some(id) {
             return false;
         }
@@ -365,7 +367,9 @@ impl Session {
         true
     }
 
-    /// The version of the tokens held: when the access token arrived, ms since the epoch.
+    /// The cross-tab version of the tokens held: when the access token arrived, ms since the
+    /// epoch. Tabs adopt only a newer version; the version marker lock names it. Not the token
+    /// generation, which counts access tokens within one tab.
     pub fn version(&self) -> Option<u64> {
         self.held.as_ref().map(|h| h.received_at_ms)
     }
@@ -424,7 +428,7 @@ impl Session {
     /// changes.
     pub fn renewal_failed(
         &mut self,
-        id: RenewalId,
+        id: RenewalTicket,
         failure: RefreshFailure,
         now_ms: u64,
         jitter: f64,

@@ -69,7 +69,8 @@ fn wipe(text: &mut String) {
     core::hint::black_box(&bytes);
 }
 
-/// Counts access tokens: every new access token (login, refresh, relogin) gets the next one.
+/// The token generation: counts access tokens within one tab — every new access token (login,
+/// refresh, relogin, one adopted from another tab) gets the next one.
 /// A request remembers the generation it was sent with, so that a 401 for an older generation
 /// is retried with the current token instead of causing another refresh (DESIGN rule 5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
