@@ -1,8 +1,11 @@
 // Measure 1: size. authfetch as pkg/ ships it (authfetch_bg.wasm + authfetch.js) next to each peer
 // bundled by esbuild (build.mjs): raw bytes, gzip at level 9, brotli at quality 11.
-// Plus `twiggy top` of the wasm when a twiggy binary is given.
+// Plus `twiggy top` of the wasm when a twiggy binary is given, and of the same wasm built again
+// with its names (namedBuild), by owner.
 
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -51,32 +54,115 @@ export async function peerVersions(benchDir) {
   return out;
 }
 
+const CUSTOM = /^custom section|subsection$/; // custom sections (name, producers, …): not code or data
+
 /**
- * `twiggy top -n N` of a wasm file: `{ rows: [{name, bytes, percent}], version }`, or throws.
- * `skipCustom` leaves out custom sections and the name section (for rustc's output, where they
- * dominate but never reach pkg/).
+ * `twiggy top` of a wasm file: `{ rows, version, base, owners? }`, or throws. `rows`: its `n` largest
+ * items `{name, bytes, percent}`; `base`: the bytes of code + data (every item but the custom
+ * sections). `skipCustom` leaves the custom sections out of `rows` and gives `percent` of `base`
+ * (else of the whole file, as twiggy does); `byOwner` adds `owners` (see OWNERS).
  */
-export async function twiggyTop(twiggy, wasmPath, n = 15, { skipCustom = false } = {}) {
-  const { stdout } = await run(twiggy, ["top", ...(skipCustom ? [] : ["-n", String(n)]), "-f", "json", wasmPath], {
-    maxBuffer: 64 << 20,
-  });
-  let items = JSON.parse(stdout);
-  let base = null; // bytes the percentages are of (null: twiggy's own, of the whole file)
-  if (skipCustom) {
-    items = items.filter((it) => !/^custom section|subsection$/.test(it.name));
-    base = items.reduce((a, it) => a + it.shallow_size, 0);
-    items = items.slice(0, n);
-  }
-  const rows = items.map((it) => ({
+export async function twiggyTop(twiggy, wasmPath, n = 15, { skipCustom = false, byOwner = false } = {}) {
+  const { stdout } = await run(twiggy, ["top", "-f", "json", wasmPath], { maxBuffer: 64 << 20 });
+  const all = JSON.parse(stdout);
+  const code = all.filter((it) => !CUSTOM.test(it.name));
+  const base = code.reduce((a, it) => a + it.shallow_size, 0);
+  const rows = (skipCustom ? code : all).slice(0, n).map((it) => ({
     name: it.name,
     bytes: it.shallow_size,
-    percent: base ? (it.shallow_size / base) * 100 : it.shallow_size_percent,
+    percent: skipCustom ? (it.shallow_size / base) * 100 : it.shallow_size_percent,
   }));
-  let version = "";
+  return { rows, version: await versionOf(twiggy), base, ...(byOwner && { owners: owners(code, base) }) };
+}
+
+async function versionOf(tool) {
   try {
-    version = (await run(twiggy, ["--version"])).stdout.trim();
+    return (await run(tool, ["--version"])).stdout.trim().split("\n")[0];
   } catch {
-    // version is cosmetic
+    return ""; // the version is cosmetic
   }
-  return { rows, version, base };
+}
+
+/**
+ * Who owns the wasm's bytes, by item name. An item counts in the first row whose pattern matches
+ * its name, in this order (so `drop_in_place<authfetch::core::…>` is drop glue, and the browser
+ * edge's impls on core's types are the browser edge's). Items that match none: "everything else".
+ */
+export const OWNERS = [
+  // wasm-bindgen names the export of `AuthClient::method` `authclient_method`, most of them then
+  // wrapped as `… externref shim`; rustc inlines our method bodies into them.
+  { label: "`AuthClient`'s exported methods (wasm-bindgen's wrappers, our method bodies inlined)", match: "`authclient_…`", re: /^authclient_/ },
+  { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/ },
+  { label: "our browser edge", match: "`authfetch::browser`", re: /authfetch::browser::/ },
+  { label: "our sans-IO core", match: "`authfetch::core`", re: /authfetch::core::/ },
+  {
+    label: "wasm-bindgen / js-sys / web-sys runtime",
+    match: "`wasm_bindgen`, `js_sys`, `web_sys`, `externref`, `__wbindgen`, `__wbg_`",
+    re: /wasm_bindgen|js_sys|web_sys|externref|__wbindgen|__wbg_/,
+  },
+  { label: "formatting and panics", match: "`fmt::`, `panic`", re: /fmt::|panic/ },
+  { label: "allocator and collections", match: "`alloc::`, `lol_alloc`, `__rust_alloc`…", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
+  { label: "data segments (strings, tables, constants)", match: "`data segment`", re: /^data segment/ },
+  {
+    label: "module structure",
+    match: "types, imports, exports, tables, globals, section headers",
+    re: /^(type\[|import |export |table\[|global\[|memory\[|elem\[|wasm magic)|section headers$/,
+  },
+];
+
+const OTHER = { label: "everything else", match: "none of the above", re: /(?:)/ };
+
+/** `[{label, match, items, bytes, percent, largest}]`: OWNERS's rows, then OTHER. */
+function owners(items, base) {
+  const rows = [...OWNERS, OTHER].map((o) => ({ ...o, items: 0, bytes: 0, largest: null }));
+  for (const it of items) {
+    const row = rows.find((r) => r.re.test(it.name));
+    row.items += 1;
+    row.bytes += it.shallow_size;
+    if (!row.largest || it.shallow_size > row.largest.bytes) row.largest = { name: it.name, bytes: it.shallow_size };
+  }
+  return rows.map(({ re, ...r }) => ({ ...r, percent: (r.bytes / base) * 100 }));
+}
+
+export const RUSTC_WASM = "target/wasm32-unknown-unknown/release/authfetch.wasm";
+export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
+// The wasm features wasm-bindgen's output uses: Cargo.toml's wasm-opt flags and scripts/pack.mjs's FEATURES.
+const FEATURES = [
+  "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+];
+
+/**
+ * pkg/'s wasm has no name section (wasm-opt strips it), so twiggy numbers its items. This builds
+ * it again with its names: wasm-bindgen on rustc's output as wasm-pack runs it, then wasm-opt's
+ * two passes, wasm-pack's (Cargo.toml's flags) and scripts/pack.mjs's, each with `-g` to keep the
+ * names. `twiggyTop` of the result (custom sections left out, by owner), plus `tools` (versions);
+ * its `base` is comparable to pkg/'s code + data. Throws when a tool is missing or fails.
+ */
+export async function namedBuild(repoRoot, twiggy, wasmBindgen = "wasm-bindgen") {
+  const wasmOpt = `${repoRoot}${WASM_OPT}`;
+  await stat(wasmOpt).catch(() => {
+    throw new Error(`wasm-opt is not installed (${WASM_OPT}; \`npm ci\` in www/)`);
+  });
+  const bindgenVersion = await versionOf(wasmBindgen);
+  if (!bindgenVersion) throw new Error("wasm-bindgen is not on PATH (`cargo install wasm-bindgen-cli`)");
+  // A failure says which tool and what it printed (e.g. wasm-bindgen's schema-version mismatch).
+  const step = (tool, args) =>
+    run(tool, args, { maxBuffer: 16 << 20 }).catch((e) => {
+      throw new Error(`${basename(tool)} failed: ${String(e.stderr || e.message).replace(/\s+/g, " ").trim().slice(0, 300)}`);
+    });
+  const dir = await mkdtemp(join(tmpdir(), "authfetch-named-"));
+  try {
+    const named = join(dir, "named.wasm");
+    await step(wasmBindgen, ["--target", "web", "--keep-debug", "--out-dir", dir, `${repoRoot}${RUSTC_WASM}`]);
+    await step(wasmOpt, ["-g", "-Oz", ...FEATURES, join(dir, "authfetch_bg.wasm"), "-o", named]);
+    await step(wasmOpt, ["-g", ...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
+    const top = await twiggyTop(twiggy, named, 15, { skipCustom: true, byOwner: true });
+    return { ...top, tools: { wasmBindgen: bindgenVersion, wasmOpt: await versionOf(wasmOpt) } };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -188,6 +188,38 @@ function goalsTable({ results }) {
   ].join("\n");
 }
 
+/** An item's name as table cell: code, `|` escaped, at most 100 characters. */
+function itemName(name, max = 100) {
+  const s = String(name).replace(/\|/g, "\\|").replace(/`/g, "'");
+  return `\`${s.length > max ? `${s.slice(0, max - 3)}…` : s}\``;
+}
+
+/** The wasm built again with its names (measure-size.mjs, namedBuild): by owner, then its top items. */
+function namedSection(named, pkgBase) {
+  const out = ["### Where the wasm's bytes are, by owner", ""];
+  if (!named || named.error) return [...out, `Not measured: ${named?.error ?? "no build with names"}.`, ""];
+  const same =
+    named.base === pkgBase ? "the same as `pkg/`'s" : `${int(Math.abs(named.base - pkgBase))} B ${named.base > pkgBase ? "more" : "less"} than \`pkg/\`'s ${int(pkgBase)} B`;
+  out.push(
+    "`pkg/`'s wasm has no name section (wasm-opt strips it), so the items above are numbered. To name them, the same wasm was built",
+    `again with its names kept: ${named.tools.wasmBindgen || "wasm-bindgen"} \`--target web --keep-debug\` on rustc's output`,
+    `(\`target/wasm32-unknown-unknown/release/authfetch.wasm\`), then ${named.tools.wasmOpt || "wasm-opt"} twice, with wasm-pack's flags (Cargo.toml)`,
+    "and with `scripts/pack.mjs`'s, each pass with `-g`; then `twiggy top` of it, its custom sections (the names among them) left out.",
+    `Its code + data: ${int(named.base)} B, ${same}. Each item counts in the first row, top to bottom, whose names it matches.`,
+    "",
+    "| owner | names matching | items | bytes | % of code + data | largest item (bytes) |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+  );
+  for (const o of named.owners) {
+    const largest = o.largest ? `${itemName(o.largest.name, 60)} (${int(o.largest.bytes)})` : "—";
+    out.push(`| ${o.label} | ${o.match} | ${int(o.items)} | ${int(o.bytes)} | ${o.percent.toFixed(1)} | ${largest} |`);
+  }
+  out.push("", `Its ${named.rows.length} largest items:`, "", "| item | bytes | % of code + data |", "| --- | ---: | ---: |");
+  for (const r of named.rows) out.push(`| ${itemName(r.name)} | ${int(r.bytes)} | ${r.percent.toFixed(2)} |`);
+  out.push("");
+  return out;
+}
+
 function sizeSection(size) {
   const out = ["## 1. Size", ""];
   const why = unmeasured(size);
@@ -222,29 +254,9 @@ function sizeSection(size) {
   } else {
     out.push(`${tw.version || "twiggy"} on \`pkg/authfetch_bg.wasm\` (shallow sizes).`, "");
     out.push("| item | bytes | % of file |", "| --- | ---: | ---: |");
-    for (const r of tw.rows) {
-      const name = String(r.name).replace(/\|/g, "\\|").replace(/`/g, "'");
-      out.push(`| \`${name.length > 100 ? `${name.slice(0, 97)}…` : name}\` | ${int(r.bytes)} | ${r.percent.toFixed(2)} |`);
-    }
+    for (const r of tw.rows) out.push(`| ${itemName(r.name)} | ${int(r.bytes)} | ${r.percent.toFixed(2)} |`);
     out.push("");
-    const named = size.twiggyNamed;
-    if (named && !named.error) {
-      out.push(
-        `This wasm has no name section (wasm-opt strips it), so the items above are numbered. The same table with names, from rustc's output that`,
-        `wasm-pack started from (\`target/wasm32-unknown-unknown/release/authfetch.wasm\`, ${int(named.bytes)} B, before wasm-bindgen and`,
-        `wasm-opt; its custom and name sections, which never reach \`pkg/\`, left out: % of the remaining ${int(named.base)} B):`,
-        "",
-        "| item | bytes | % of code + data |",
-        "| --- | ---: | ---: |",
-      );
-      for (const r of named.rows) {
-        const name = String(r.name).replace(/\|/g, "\\|").replace(/`/g, "'");
-        out.push(`| \`${name.length > 100 ? `${name.slice(0, 97)}…` : name}\` | ${int(r.bytes)} | ${r.percent.toFixed(2)} |`);
-      }
-      out.push("");
-    } else if (named) {
-      out.push(`(No table with names: ${named.error}.)`, "");
-    }
+    out.push(...namedSection(size.named, tw.base));
   }
   return out.join("\n");
 }

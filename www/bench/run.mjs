@@ -14,6 +14,8 @@
 //   BENCH_ONLY             comma-separated subset of size,calls,storm,memory,start (default: all)
 //   BENCH_OUT              where to write the report (default BENCHMARKS.md at the repository root)
 //   TWIGGY                 path of a twiggy binary (scripts/bench.sh sets it); TWIGGY_NOTE: why not
+//                          (the size measure's named build also needs wasm-bindgen on PATH and
+//                          www/node_modules/.bin/wasm-opt; without them the report says so)
 //   API_SERVER_BIN         the reference server binary (the e2e harness honours it)
 // Exits 1 when a measurement failed (the report still says what was measured).
 
@@ -23,7 +25,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { controlsFor, launchBrowser, REPO_ROOT, SERVER_BIN, startServer } from "../e2e/harness.mjs";
 import { BENCH_DIR } from "./build.mjs";
-import { measureSizes, peerVersions, twiggyTop } from "./measure-size.mjs";
+import { measureSizes, namedBuild, peerVersions, RUSTC_WASM, twiggyTop } from "./measure-size.mjs";
 import { measureCalls, measureMemory, measureStart, measureStorm } from "./measure-browser.mjs";
 import { renderReport } from "./report.mjs";
 
@@ -124,22 +126,18 @@ await measure("size", async () => {
     } catch (e) {
       sizes.twiggy = { error: `twiggy failed: ${String(e?.message ?? e).split("\n")[0]}` };
     }
-    // pkg/'s wasm has no name section (wasm-opt drops it), so its items are code[N]/data[N].
-    // rustc's output that wasm-pack started from still has the names: shown beside, when it
-    // exists and is not newer than pkg/ (else it is not what pkg/ was built from).
-    const rustcWasm = `${REPO_ROOT}target/wasm32-unknown-unknown/release/authfetch.wasm`;
-    const [rs, ps] = await Promise.all([stat(rustcWasm).catch(() => null), stat(`${REPO_ROOT}pkg/authfetch_bg.wasm`)]);
-    const unnamed = (sizes.twiggy.rows ?? []).filter((r) => /^(code|data)\[\d+\]$/.test(r.name)).length;
-    if (unnamed * 2 < (sizes.twiggy.rows ?? []).length) {
-      // pkg/'s wasm has its names: nothing to add.
-    } else if (rs && rs.mtimeMs <= ps.mtimeMs) {
+    // pkg/'s wasm has no name section, so its items are code[N]/data[N]: the same wasm built again
+    // with its names, from rustc's output when it is not newer than pkg/ (else it is not what
+    // pkg/ was built from).
+    const [rs, ps] = await Promise.all([stat(`${REPO_ROOT}${RUSTC_WASM}`).catch(() => null), stat(`${REPO_ROOT}pkg/authfetch_bg.wasm`)]);
+    if (rs && rs.mtimeMs <= ps.mtimeMs) {
       try {
-        sizes.twiggyNamed = { ...(await twiggyTop(env.TWIGGY, rustcWasm, 15, { skipCustom: true })), bytes: rs.size };
+        sizes.named = await namedBuild(REPO_ROOT, env.TWIGGY);
       } catch (e) {
-        sizes.twiggyNamed = { error: `twiggy failed: ${String(e?.message ?? e).split("\n")[0]}` };
+        sizes.named = { error: String(e?.message ?? e).split("\n")[0] };
       }
     } else {
-      sizes.twiggyNamed = { error: rs ? "target/wasm32-unknown-unknown/release/authfetch.wasm is newer than pkg/" : "no rustc output in target/" };
+      sizes.named = { error: rs ? `${RUSTC_WASM} is newer than pkg/` : `no rustc output (${RUSTC_WASM})` };
     }
   } else {
     sizes.twiggy = { error: env.TWIGGY_NOTE || "twiggy is not installed" };
