@@ -220,6 +220,56 @@ async function runConcurrent(call, n, concurrency) {
   return performance.now() - t0;
 }
 
+/**
+ * What each library adds in CPU alone: every variant calls the same instant `fetch` stub (a
+ * resolved promise of a small `Response`, no network), so nothing but the library's own work is
+ * timed. authfetch captures the stub at construction (the page's `fetch` is swapped for it
+ * while the client is made) and is logged in through it. Turn i gives each variant its i-th
+ * block of `block` calls, in an order rotated by i. Answers `{ name: µs per call }`.
+ */
+async function runCpu(n, block) {
+  const tokens = JSON.stringify({ accessToken: "a".repeat(400), refreshToken: "r", expiresIn: 3600 });
+  const answer = (input) =>
+    Promise.resolve(new Response(String(input?.url ?? input).endsWith(LOGIN_PATH) ? tokens : "{}", { status: 200 }));
+  const token = "a".repeat(400);
+  const { AuthClient } = await loadAuthfetch();
+  const real = window.fetch;
+  window.fetch = answer;
+  let auth;
+  try {
+    auth = new AuthClient({ loginPath: LOGIN_PATH, refreshPath: REFRESH_PATH, loginUrl: null, crossTab: false });
+  } finally {
+    window.fetch = real;
+  }
+  await auth.login(CREDENTIALS);
+  const url = new URL(ME_PATH, location.origin).href;
+  const variants = {
+    stub: () => answer(url, { headers: { Authorization: `Bearer ${token}` } }),
+    wrapper: (init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("Authorization", `Bearer ${token}`);
+      return answer(url, { ...init, headers });
+    },
+    authfetch: () => auth.fetch(url),
+  };
+  const names = Object.keys(variants);
+  const totals = new Array(names.length).fill(0);
+  for (let done = 0, i = 0; done < n; done += block, i++) {
+    for (let k = 0; k < names.length; k++) {
+      const v = (k + i) % names.length;
+      const call = variants[names[v]];
+      const t0 = performance.now();
+      for (let j = 0; j < block; j++) {
+        const res = await call();
+        if (res.status !== 200) throw new Error(`cpu: ${names[v]} answered ${res.status}`);
+      }
+      totals[v] += performance.now() - t0;
+    }
+  }
+  auth.free();
+  return Object.fromEntries(names.map((name, v) => [name, (totals[v] / n) * 1000]));
+}
+
 function errorText(e) {
   return String((e && (e.code ? `${e.name} ${e.code}: ${e.message}` : e.stack || e.message)) || e);
 }
@@ -244,6 +294,15 @@ window.bench = {
   async interleaved(names, n, width, shift) {
     try {
       return { ms: await runInterleaved(names, n, width, shift) };
+    } catch (e) {
+      return { error: errorText(e) };
+    }
+  },
+
+  /** CPU per call against an instant fetch (runCpu): `{ us: { name: µs } }` or `{ error }`. */
+  async cpu(n, block) {
+    try {
+      return { us: await runCpu(n, block) };
     } catch (e) {
       return { error: errorText(e) };
     }

@@ -105,7 +105,26 @@ export async function measureCalls({ browser, server, controls, calls, concurren
       }
     }
     const counters = await controls.counters();
-    return { calls, concurrency, rounds, variants, refreshRequests: counters.refreshRequests };
+    // The same call without the network: CPU alone (bench-page.js, runCpu), a fresh page.
+    const cpuCalls = calls * 10;
+    const cpuRounds = [];
+    const cpuPage = await openBenchPage(browser, server, log);
+    try {
+      for (let round = 0; round <= rounds; round++) {
+        const r = await withTimeout(cpuPage.page.evaluate((n) => window.bench.cpu(n, 100), cpuCalls), 300_000, "cpu round");
+        if (r.error) throw new Error(`cpu round: ${r.error}`);
+        // Round 0 warms up (JIT) and is not counted.
+        if (round > 0) cpuRounds.push(r.us);
+      }
+    } finally {
+      await cpuPage.context.close().catch(() => {});
+    }
+    const cpu = { calls: cpuCalls, rounds: cpuRounds.length, us: {}, minusWrapper: {} };
+    for (const name of Object.keys(cpuRounds[0] ?? {})) {
+      cpu.us[name] = median(cpuRounds.map((r) => r[name]));
+      cpu.minusWrapper[name] = median(cpuRounds.map((r) => r[name] - r.wrapper));
+    }
+    return { calls, concurrency, rounds, variants, cpu, refreshRequests: counters.refreshRequests };
   } finally {
     await context.close().catch(() => {});
   }

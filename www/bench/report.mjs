@@ -93,6 +93,17 @@ function goalsTable({ results }) {
         `wrapper ${perCall(calls.variants.wrapper.seqMedian / calls.calls)} per call)`,
     ),
     atMostRow(
+      "Per-call overhead, CPU only (instant `fetch`)",
+      `authfetch ≤ ${MINUS_WRAPPER_GOAL_MS} ms per call above the minimal JS wrapper`,
+      calls,
+      (c) => c.cpu.minusWrapper.authfetch / 1000,
+      MINUS_WRAPPER_GOAL_MS,
+      (d) => msText(d, 4),
+      (d) =>
+        `${signed(d, 4)} ms per call (authfetch ${calls.cpu.us.authfetch.toFixed(1)} µs, ` +
+        `wrapper ${calls.cpu.us.wrapper.toFixed(1)} µs per call)`,
+    ),
+    atMostRow(
       `Per-call time, concurrency ${calls?.concurrency ?? 32}`,
       `≤ ${CONCURRENT_GOAL.toFixed(2)} × raw fetch`,
       calls,
@@ -309,6 +320,23 @@ function callsSection(calls) {
   out.push("| --- |" + calls.variants.raw.seq.map(() => " ---: |").join(""));
   for (const [name, v] of Object.entries(calls.variants)) {
     out.push(`| ${VARIANT_LABELS[name]} | ` + v.seq.map((s, i) => `${ms(s, 0)} / ${ms(v.conc[i], 0)}`).join(" | ") + " |");
+  }
+  out.push("");
+  const cpu = calls.cpu;
+  out.push(
+    "### Without the network: what each adds in CPU",
+    "",
+    `The same GET through an instant \`fetch\` stub (a resolved promise of a small \`Response\`, no network, no body read), so that`,
+    "only the library's own work is timed: the minimal wrapper, authfetch (its client made while the page's `fetch` was the stub,",
+    `which it captures, and logged in through it), and the stub called directly. ${int(cpu.calls)} calls per variant and round, in`,
+    `blocks of 100 interleaved with rotating order; ${cpu.rounds} rounds after an uncounted warm-up; medians over the rounds.`,
+    "",
+    "| variant | per call (µs) | minus wrapper (µs) |",
+    "| --- | ---: | ---: |",
+  );
+  const cpuLabels = { stub: "the stub alone", wrapper: VARIANT_LABELS.wrapper, authfetch: VARIANT_LABELS.authfetch };
+  for (const [name, us] of Object.entries(cpu.us)) {
+    out.push(`| ${cpuLabels[name] ?? name} | ${us.toFixed(1)} | ${signed(cpu.minusWrapper[name], 1)} |`);
   }
   out.push("");
   return out.join("\n");
