@@ -17,6 +17,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FEATURES } from "./wasm-features.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = process.argv[2] ?? join(root, "pkg");
@@ -29,14 +30,6 @@ const GLUE = join(pkg, "authfetch.js");
 const GLUE_TYPES = join(pkg, "authfetch.d.ts");
 const WASM_TYPES = join(pkg, "authfetch_bg.wasm.d.ts");
 const MODULE = "./authfetch_bg.js";
-// The wasm features wasm-bindgen's output uses (the same list as Cargo.toml's wasm-opt flags).
-const FEATURES = [
-  "--enable-bulk-memory",
-  "--enable-nontrapping-float-to-int",
-  "--enable-sign-ext",
-  "--enable-mutable-globals",
-  "--enable-reference-types",
-];
 
 function fail(message) {
   console.error(`pack: ${message}`);

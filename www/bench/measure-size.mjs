@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { AUTHFETCH_GLUE_MIN, DIST_DIR, PEERS } from "./build.mjs";
+import { FEATURES } from "../../scripts/wasm-features.mjs";
 
 const run = promisify(execFile);
 
@@ -126,14 +127,6 @@ function owners(items, base) {
 
 export const RUSTC_WASM = "target/wasm32-unknown-unknown/release/authfetch.wasm";
 export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
-// The wasm features wasm-bindgen's output uses: Cargo.toml's wasm-opt flags and scripts/pack.mjs's FEATURES.
-const FEATURES = [
-  "--enable-bulk-memory",
-  "--enable-nontrapping-float-to-int",
-  "--enable-sign-ext",
-  "--enable-mutable-globals",
-  "--enable-reference-types",
-];
 
 /**
  * pkg/'s wasm has no name section (wasm-opt strips it), so twiggy numbers its items. This builds
