@@ -71,6 +71,23 @@ fn config_errors_name_the_key() {
         .as_deref(),
         Some("allowedOrigins")
     );
+    // The credentials, refresh token and bearer only go to allowed origins.
+    for (key, endpoint) in [
+        ("loginPath", "https://evil.example/login"),
+        ("refreshPath", "http://127.0.0.1:8080@evil.example/refresh"),
+        ("logoutPath", "https://evil.example/logout"),
+    ] {
+        let mut pairs = vec![("baseUrl", JsValue::from_str("http://127.0.0.1:8080"))];
+        if key != "loginPath" {
+            pairs.push(login.clone());
+        }
+        pairs.push((key, endpoint.into()));
+        assert_eq!(
+            invalid_config_key(&pairs).as_deref(),
+            Some(key),
+            "{endpoint}"
+        );
+    }
     assert_eq!(
         invalid_config_key(&[
             login.clone(),

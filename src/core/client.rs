@@ -266,7 +266,8 @@ enum RestoreStage {
 /// A request out, and what its answer is for.
 #[derive(Debug)]
 enum Pending {
-    Login(Caller, Credentials),
+    /// A login, started before the `logouts`-th logout.
+    Login(Caller, Credentials, u32),
     Logout(Caller),
 }
 
@@ -299,6 +300,8 @@ pub struct Client {
     /// Slow-path calls: each call's state machine and what the last 401 said.
     calls: Vec<(Caller, Call, ServerSaid)>,
     next_op: u32,
+    /// How many times `logout()` was called: a login answered after a later logout is dropped.
+    logouts: u32,
     effects: VecDeque<Effect>,
     /// The page clock at the input being handled, ms since the epoch ([`Client::set_now`]).
     now: u64,
@@ -327,6 +330,7 @@ impl Client {
             pending: Vec::new(),
             calls: Vec::new(),
             next_op: 0,
+            logouts: 0,
             effects: VecDeque::new(),
             now: 0,
             rng: (tab_id * 9_007_199_254_740_991.0) as u64 | 1,
@@ -372,8 +376,10 @@ impl Client {
     pub fn login(&mut self, caller: Caller, credentials: Credentials) {
         let op = self.op();
         let url = self.config.endpoint(&self.config.login_path);
-        self.pending
-            .push((op, Pending::Login(caller, credentials.clone())));
+        self.pending.push((
+            op,
+            Pending::Login(caller, credentials.clone(), self.logouts),
+        ));
         self.effects.push_back(Effect::Request(Request {
             op,
             url,
@@ -418,6 +424,9 @@ impl Client {
     /// configured) with the bearer, best effort; settles `caller` once that is answered.
     pub fn logout(&mut self, caller: Caller) {
         let bearer = self.session.access_token().cloned();
+        // Logins and a restore in flight end here: their answers must not log the user back in.
+        self.logouts = self.logouts.wrapping_add(1);
+        self.cancel_restore();
         self.end_session(EndReason::User);
         let (Some(path), Some(bearer)) = (&self.config.logout_path, bearer) else {
             return self.settle(caller, Outcome::Done);
@@ -540,7 +549,11 @@ impl Client {
     pub fn answered(&mut self, op: Op, answer: Answer) {
         if let Some(i) = self.pending.iter().position(|p| p.0 == op) {
             match self.pending.swap_remove(i).1 {
-                Pending::Login(caller, credentials) => {
+                // The user logged out while it was in flight: its tokens are never kept.
+                Pending::Login(caller, _, started) if started != self.logouts => {
+                    self.reject(caller, ErrorCode::NotAuthenticated)
+                }
+                Pending::Login(caller, credentials, _) => {
                     self.login_answered(caller, credentials, answer)
                 }
                 Pending::Logout(caller) => self.settle(caller, Outcome::Done),
@@ -1047,6 +1060,24 @@ impl Client {
         }
         self.emit(Event::Login { restored: true });
         self.finish_restore(Outcome::Bool(true));
+    }
+
+    /// `logout()` during `restore()`: it resolves `false` now, a lock it holds is released, and
+    /// its answer (if one comes) is dropped.
+    fn cancel_restore(&mut self) {
+        let Some(restore) = &self.restore else {
+            return;
+        };
+        let lock = match &restore.stage {
+            RestoreStage::Cookie(Stage::Requesting { lock, .. } | Stage::Marking { lock, .. }) => {
+                *lock
+            }
+            RestoreStage::Cookie(Stage::Turn(Turn::Querying { lock, .. })) => Some(*lock),
+            RestoreStage::Cookie(Stage::Turn(Turn::Awaiting { lock, .. })) => *lock,
+            RestoreStage::Cookie(Stage::Turn(Turn::Locking(_))) | RestoreStage::Asking(_) => None,
+        };
+        self.release(lock);
+        self.finish_restore(Outcome::Bool(false));
     }
 
     fn restore_error(&mut self, error: AuthError) {
@@ -1790,6 +1821,48 @@ mod tests {
         assert!(effects
             .iter()
             .any(|e| matches!(e, Effect::Emit(Event::Logout(EndReason::OtherTab)))));
+    }
+
+    #[test]
+    fn a_login_answered_after_a_logout_is_dropped() {
+        let mut c = Client::new(config(true), true, 0.5);
+        c.set_now(T0);
+        c.login(Caller(1), Credentials::new("{}".into()));
+        let (op, _) = requests(&drain(&mut c))[0].clone();
+        c.logout(Caller(2));
+        assert_eq!(settled(&drain(&mut c)), [(2, "done".into())]);
+        c.answered(op, ok("late", "late-refresh", 3600.0));
+        let effects = drain(&mut c);
+        assert_eq!(settled(&effects), [(1, "not_authenticated".into())]);
+        assert!(!c.session().is_authenticated());
+        assert!(!effects
+            .iter()
+            .any(|e| matches!(e, Effect::Post(Message::Session(_)))));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Emit(_))));
+    }
+
+    #[test]
+    fn a_logout_during_a_cookie_restore_resolves_it_false_and_drops_its_answer() {
+        let cookie = Config::parse(RawConfig {
+            base_url: "http://127.0.0.1:8080".into(),
+            login_path: Some("/v1/auth/login".into()),
+            refresh_path: Some("/v1/auth/refresh-token".into()),
+            refresh_credential: Some("cookie".into()),
+            cross_tab: Some(false),
+            ..RawConfig::default()
+        })
+        .unwrap();
+        let mut c = Client::new(cookie, false, 0.5);
+        c.set_now(T0);
+        c.restore(Caller(1));
+        let (op, url) = requests(&drain(&mut c))[0].clone();
+        assert_eq!(url, "http://127.0.0.1:8080/v1/auth/refresh-token");
+        c.logout(Caller(2));
+        let effects = drain(&mut c);
+        assert_eq!(settled(&effects), [(1, "false".into()), (2, "done".into())]);
+        c.answered(op, ok("late", "late-refresh", 3600.0));
+        assert!(drain(&mut c).is_empty());
+        assert!(!c.session().is_authenticated());
     }
 
     #[test]

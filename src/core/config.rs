@@ -283,6 +283,26 @@ impl Config {
         config.allowed_origins = OriginAllowlist::new(origins)
             .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?;
         config.logout_path = non_empty(take(&mut raw.logout_path), "logoutPath")?;
+        // The credentials, the refresh token and the bearer go to these endpoints: each must be
+        // on an allowed origin. An absolute endpoint elsewhere, or one the origin parser cannot
+        // read exactly (user info such as `http://api@evil.example/login`), is refused.
+        let endpoints = [
+            ("loginPath", Some(&config.login_path)),
+            ("refreshPath", config.refresh_path.as_ref()),
+            ("logoutPath", config.logout_path.as_ref()),
+        ];
+        for (key, path) in endpoints {
+            let Some(path) = path else { continue };
+            let url = config.endpoint(path);
+            let allowed =
+                Origin::of_url(&url).is_ok_and(|o| config.allowed_origins.allows(o.as_str()));
+            if !allowed {
+                return Err(AuthError::invalid_config(
+                    key,
+                    "must resolve to an allowed origin (see allowedOrigins)",
+                ));
+            }
+        }
         config.access_token_path = dot_paths(
             raw.access_token_path.as_deref(),
             &["accessToken", "access_token", "token", "tokens.accessToken"],
@@ -428,6 +448,37 @@ mod tests {
 
     fn key_of(raw: RawConfig) -> Option<String> {
         Config::parse(raw).err().and_then(|e| e.key)
+    }
+
+    #[test]
+    fn endpoints_must_resolve_to_an_allowed_origin() {
+        let with = |key: &str, value: &str| {
+            let mut raw = raw();
+            let value = Some(String::from(value));
+            match key {
+                "loginPath" => raw.login_path = value,
+                "refreshPath" => raw.refresh_path = value,
+                _ => raw.logout_path = value,
+            }
+            key_of(raw)
+        };
+        for key in ["loginPath", "refreshPath", "logoutPath"] {
+            assert_eq!(with(key, "https://evil.example/x").as_deref(), Some(key));
+            let userinfo = "http://127.0.0.1:8080@evil.example/login";
+            assert_eq!(with(key, userinfo).as_deref(), Some(key));
+            // A relative path stays a path on baseUrl, whatever it starts with.
+            assert_eq!(with(key, "@evil.example/login"), None);
+            assert_eq!(with(key, "http://127.0.0.1:8080/x"), None);
+            assert_eq!(with(key, "/v1/x"), None);
+        }
+        // An auth server on another origin is fine once it is allowed.
+        let mut raw = raw();
+        raw.login_path = Some("https://auth.example/login".into());
+        raw.allowed_origins = Some(vec![
+            "http://127.0.0.1:8080".into(),
+            "https://auth.example".into(),
+        ]);
+        assert_eq!(key_of(raw), None);
     }
 
     #[test]
@@ -642,6 +693,7 @@ mod tests {
     #[test]
     fn allowed_origins_replace_the_default() {
         let c = Config::parse(RawConfig {
+            base_url: "https://api.example.com".into(),
             allowed_origins: Some(vec![
                 "https://api.example.com".into(),
                 "https://files.example.com:8443".into(),
