@@ -41,6 +41,7 @@ pub fn control_routes() -> Router<AppState> {
 pub fn test_routes() -> Router<AppState> {
     Router::new()
         .route("/always-401", any(always_401))
+        .route("/redirect", any(redirect))
         .route(
             "/echo",
             any(echo).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
@@ -323,6 +324,21 @@ async fn always_401(OriginalUri(uri): OriginalUri) -> Response {
         _ => "Não autorizado",
     };
     ApiError::new(StatusCode::UNAUTHORIZED, message, code).at(uri.path())
+}
+
+/// `GET /__test/redirect?to=<absolute URL>`: 302 to that URL, to play an API that redirects a
+/// call to another origin (authfetch's rule 13: that origin's 401 is not the API's).
+async fn redirect(OriginalUri(uri): OriginalUri) -> Response {
+    let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    match query
+        .get("to")
+        .filter(|to| to.starts_with("http://") || to.starts_with("https://"))
+    {
+        Some(to) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
+        None => bad_request("redirect needs to=<absolute http(s) URL>".into()).at(uri.path()),
+    }
 }
 
 async fn echo(
@@ -679,6 +695,21 @@ mod tests {
             c["foreign"],
             json!({"requests": 0, "withAuthorization": 0, "preflights": 0, "paths": {}})
         );
+    }
+
+    #[tokio::test]
+    async fn redirect_answers_302_to_an_absolute_url_only() {
+        let (router, _) = testing::app();
+        let r = get(
+            &router,
+            "/__test/redirect?to=http://127.0.0.1:9/status/401",
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FOUND);
+        assert_eq!(r.headers[header::LOCATION], "http://127.0.0.1:9/status/401");
+        let r = get(&router, "/__test/redirect?to=/relative", None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
     }
 
     #[tokio::test]

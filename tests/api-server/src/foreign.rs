@@ -3,9 +3,10 @@
 //! would really arrive here and be counted in `foreign.withAuthorization`.
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
@@ -40,13 +41,23 @@ async fn count(State(state): State<AppState>, request: Request, next: Next) -> R
     next.run(request).await
 }
 
-async fn answer(method: Method, uri: Uri, headers: HeaderMap) -> Json<Value> {
-    Json(json!({
+/// Anything: 200 with what was asked, or — for `/status/<code>` — that status, with a body
+/// that says `AUTH_005` (what would end a session if authfetch took it for the API's answer).
+async fn answer(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let body = json!({
         "origin": "foreign",
         "path": uri.path(),
         "method": method.as_str(),
-        "authorization": headers.contains_key(header::AUTHORIZATION)
-    }))
+        "authorization": headers.contains_key(header::AUTHORIZATION),
+        "errorCode": "AUTH_005"
+    });
+    let status = uri
+        .path()
+        .strip_prefix("/status/")
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::OK);
+    (status, Json(body)).into_response()
 }
 
 #[cfg(test)]
@@ -97,10 +108,15 @@ mod tests {
         );
         assert_eq!(
             r.json(),
-            json!({"origin": "foreign", "path": "/api/data", "method": "POST", "authorization": true})
+            json!({"origin": "foreign", "path": "/api/data", "method": "POST", "authorization": true, "errorCode": "AUTH_005"})
         );
         let clean = Request::get("/x").body(Body::empty()).unwrap();
         assert_eq!(send(&foreign, clean).await.json()["authorization"], false);
+        let refused = Request::get("/status/401").body(Body::empty()).unwrap();
+        assert_eq!(
+            send(&foreign, refused).await.status,
+            StatusCode::UNAUTHORIZED
+        );
 
         // Visible through the main port's counters.
         let missing = std::path::Path::new("/nonexistent");
@@ -109,10 +125,10 @@ mod tests {
         assert_eq!(
             c["foreign"],
             json!({
-                "requests": 3,
+                "requests": 4,
                 "withAuthorization": 1,
                 "preflights": 1,
-                "paths": {"/api/data": 2, "/x": 1}
+                "paths": {"/api/data": 2, "/x": 1, "/status/401": 1}
             })
         );
     }
