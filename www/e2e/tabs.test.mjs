@@ -286,4 +286,28 @@ describe("release", () => {
       await close();
     }
   });
+
+  test("without Web Locks, free() in the leader says goodbye: the other tab leads and renews at once (each tab freed in turn)", { timeout: 40_000 }, async () => {
+    // The leader is the tab with the lowest random id; freeing each tab in turn, in two fresh
+    // contexts, frees the leader in one of them.
+    for (const freed of [0, 1]) {
+      await env.reset();
+      const { tabs, close } = await openTabs(2, { locks: false });
+      try {
+        await signInAll(tabs);
+        await tabs[freed].evaluate(() => auth.free());
+        const other = tabs[1 - freed];
+        const started = Date.now();
+        const renewed = await other.evaluate(() => e2e.settle(auth.refresh()));
+        assert.equal(renewed.ok, true, `tab ${1 - freed} could not renew after tab ${freed} was freed: ${JSON.stringify(renewed.error)}`);
+        assert.ok(Date.now() - started < 2500, "the renewal waited for a leader that was gone");
+        const c = await env.counters();
+        assert.equal(c.refreshes, 1);
+        assert.equal(c.reuseDetections, 0);
+        assert.equal(await other.evaluate(() => auth.isAuthenticated), true);
+      } finally {
+        await close();
+      }
+    }
+  });
 });
