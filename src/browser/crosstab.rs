@@ -58,7 +58,8 @@ impl Message {
         };
         match text("type")?.as_str() {
             "session" => Some(Message::Session(SharedSession {
-                access_token: AccessToken::new(text("access").filter(|s| !s.is_empty())?),
+                access_token: Some(AccessToken::new(text("access")?))
+                    .filter(AccessToken::is_header_safe)?,
                 refresh_token: text("refresh").map(RefreshToken::new),
                 credentials: text("credentials").map(Credentials::new),
                 received_at_ms: number("receivedAt")? as u64,

@@ -219,6 +219,13 @@ impl Io {
         (Caller(id), promise)
     }
 
+    /// Keeps `answer` (a response, or a `fetch` failure) for a slow-path call's settlement.
+    pub(super) fn keep_answer(&mut self, caller: u32, answer: JsValue) {
+        if let Some(deferred) = self.deferred(caller) {
+            deferred.answer = answer;
+        }
+    }
+
     fn deferred(&mut self, caller: u32) -> Option<&mut Deferred> {
         self.callers
             .iter_mut()
@@ -368,13 +375,13 @@ impl Inner {
             READ => self.read(op, value.as_string()),
             FAILED => self.input(|core| core.answered(Op(op), Answer::Failed)),
             CALL_ANSWERED => {
+                // A 401 is read from a copy: the response itself may still go to the caller.
                 let unauthorized = value
                     .dyn_ref::<Response>()
                     .filter(|r| self.is_unauthorized(r))
-                    .and_then(|r| r.text().ok());
-                if let Some(deferred) = self.io.mutate().deferred(op) {
-                    deferred.answer = value;
-                }
+                    .and_then(|r| Response::clone(r).ok())
+                    .and_then(|copy| copy.text().ok());
+                self.io.mutate().keep_answer(op, value);
                 match unauthorized {
                     Some(text) => self.chain(text, Kind::CallRead, Kind::CallRead, op),
                     None => self.input(|core| core.call_answered(Caller(op), CallAnswer::Response)),
@@ -385,9 +392,7 @@ impl Inner {
                 self.input(|core| core.call_answered(Caller(op), CallAnswer::Unauthorized(said)));
             }
             CALL_FAILED => {
-                if let Some(deferred) = self.io.mutate().deferred(op) {
-                    deferred.answer = value;
-                }
+                self.io.mutate().keep_answer(op, value);
                 self.input(|core| core.call_answered(Caller(op), CallAnswer::Failed));
             }
             GRANTED => return self.granted(op),

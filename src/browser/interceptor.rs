@@ -65,14 +65,17 @@ impl Inner {
         generation: u32,
         response: JsValue,
     ) -> JsValue {
+        // A 401 is read from a copy: the response itself may still go to the caller.
         let Some(body) = response
             .dyn_ref::<Response>()
             .filter(|r| self.is_unauthorized(r))
-            .and_then(|r| r.text().ok())
+            .and_then(|r| Response::clone(r).ok())
+            .and_then(|copy| copy.text().ok())
         else {
             return response;
         };
         let (caller, promise) = self.io.mutate().caller();
+        self.io.mutate().keep_answer(caller.0, response.clone());
         self.keep_snapshot(caller, Snapshot::of_sent(snapshot.unchecked_into()));
         let call = Call::sent_once(true, TokenGeneration(generation));
         self.input(|core| core.call_sent(caller, call));

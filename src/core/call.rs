@@ -22,6 +22,8 @@ pub enum CallStep {
     Reject(ErrorCode),
     /// End the session for this reason (event, redirect), then reject `session_expired`.
     End(EndReason),
+    /// Hand the last answer to the caller as it is (a 401 for an older token, no retry left).
+    Respond,
 }
 
 /// Whether an answer with `status` speaks for the API about the session: a 401 from an allowed
@@ -115,6 +117,7 @@ impl Call {
         let retries = self.sent.saturating_sub(1);
         match session.on_unauthorized(self.generation, server_code, retries, self.renewals) {
             UnauthorizedDecision::RetryWithCurrent => self.next(session, now_ms),
+            UnauthorizedDecision::ReturnAnswer => CallStep::Respond,
             UnauthorizedDecision::RenewThenRetry => {
                 self.renewals += 1;
                 CallStep::Renew
@@ -261,6 +264,28 @@ mod tests {
             call.unauthorized(&mut s, Some("AUTH_006"), T0),
             CallStep::Reject(ErrorCode::SessionExpired)
         );
+    }
+
+    #[test]
+    fn with_max_retries_zero_a_401_for_an_older_token_is_returned_and_the_session_kept() {
+        let policy = SessionPolicy {
+            max_retries: 0,
+            ..policy()
+        };
+        let mut s = logged_in(policy, 3600.0);
+        let mut call = Call::new(true);
+        let CallStep::Send(sent) = call.next(&mut s, T0) else {
+            panic!("not sent");
+        };
+        let id = s.start_renewal().unwrap();
+        assert!(s.renewal_succeeded(id, grant(3600.0, Some("r2")), T0 + S));
+        assert!(s.generation() > sent);
+        assert_eq!(
+            call.unauthorized(&mut s, Some("AUTH_006"), T0 + S),
+            CallStep::Respond
+        );
+        assert!(s.is_authenticated());
+        assert_eq!(call.sent(), 1);
     }
 
     #[test]

@@ -672,7 +672,7 @@ impl Client {
             let with_body = code == ErrorCode::AccountLocked;
             return self.settle(caller, Outcome::Error(error, with_body));
         }
-        let Some(grant) = grant else {
+        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
             let error = with_server(ErrorCode::MalformedResponse, status, server);
             return self.settle(caller, Outcome::Error(error, false));
         };
@@ -820,7 +820,7 @@ impl Client {
             let error = with_server(ErrorCode::Network, status, server);
             return self.renewal_failed(i, lock, RefreshFailure::Status(status), error);
         }
-        let Some(grant) = grant else {
+        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
             let error = with_server(ErrorCode::MalformedResponse, status, ServerSaid::default());
             return self.renewal_failed(i, lock, RefreshFailure::Malformed, error);
         };
@@ -931,6 +931,7 @@ impl Client {
                 self.end_session(reason);
                 self.call_expired(caller);
             }
+            CallStep::Respond => self.finish_call(caller, Outcome::Response),
         }
     }
 
@@ -1024,7 +1025,7 @@ impl Client {
             }
             return self.restore_error(with_server(ErrorCode::Network, status, server));
         }
-        let Some(grant) = grant else {
+        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
             self.release(lock);
             let error = with_server(ErrorCode::MalformedResponse, status, ServerSaid::default());
             return self.restore_error(error);

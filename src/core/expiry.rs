@@ -115,9 +115,12 @@ pub fn jwt_payload(token: &str) -> Option<&str> {
 
 const TEN_YEARS_S: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
 
+/// A lifetime in ms; `None` for one that is not a real lifetime: zero or less (a token that
+/// "expires as it arrives" would be renewed every few seconds forever), over ten years, or not
+/// a number.
 fn seconds_to_ms(seconds: f64) -> Option<u64> {
     // The range check makes the cast exact enough and never saturating.
-    (seconds.is_finite() && (0.0..=TEN_YEARS_S).contains(&seconds))
+    (seconds.is_finite() && seconds > 0.0 && seconds <= TEN_YEARS_S)
         .then_some((seconds * 1000.0) as u64)
 }
 
@@ -214,9 +217,26 @@ mod tests {
 
     #[test]
     fn tiny_lifetimes_cannot_cause_a_refresh_storm() {
-        let e = Expiry::from_grant(T0, Some(0.0), jwt(None, None));
+        let e = Expiry::from_grant(T0, Some(0.1), jwt(None, None));
         assert_eq!(e.refresh_at_ms(60_000), Some(T0 + MIN_REFRESH_GAP_MS));
-        assert!(e.is_expired(T0));
+        assert!(e.is_expired(T0 + 100));
+    }
+
+    #[test]
+    fn a_zero_or_negative_lifetime_is_no_lifetime() {
+        // `expiresIn: 0` would be renewed every few seconds, idle or not: the expiry is
+        // unknown instead (the JWT's, if it has one; else renewal on a 401 only).
+        for lifetime in [0.0, -5.0] {
+            assert_eq!(
+                Expiry::from_grant(T0, Some(lifetime), jwt(None, None)),
+                Expiry::Unknown
+            );
+            let from_jwt = Expiry::from_grant(T0, Some(lifetime), jwt(Some(1900.0), Some(1000.0)));
+            assert_eq!(from_jwt.expires_at_ms(), Some(T0 + 900_000));
+        }
+        let e = Expiry::from_grant(T0, None, jwt(Some(1000.0), Some(1000.0)));
+        assert_eq!(e, Expiry::Unknown);
+        assert_eq!(e.refresh_at_ms(60_000), None);
     }
 
     #[test]

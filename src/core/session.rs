@@ -99,6 +99,10 @@ pub enum UnauthorizedDecision {
     /// The request was sent with an older token than the current one: resend with the
     /// current token, without renewing again.
     RetryWithCurrent,
+    /// The request was sent with an older token and may not be sent again (`maxRetries`
+    /// spent): its 401 goes to the caller as it is. The current token was not refused, so the
+    /// session goes on.
+    ReturnAnswer,
     /// The token expired: renew (joining a renewal in flight), then resend once.
     RenewThenRetry,
     /// The session is over: end it, redirect, reject `session_expired`.
@@ -282,11 +286,15 @@ impl Session {
         if self.held.is_none() {
             return UnauthorizedDecision::AlreadyEnded;
         }
+        if sent < self.generation {
+            return if retries_used < self.policy.max_retries {
+                UnauthorizedDecision::RetryWithCurrent
+            } else {
+                UnauthorizedDecision::ReturnAnswer
+            };
+        }
         if retries_used >= self.policy.max_retries {
             return UnauthorizedDecision::EndSession(EndReason::SessionExpired);
-        }
-        if sent < self.generation {
-            return UnauthorizedDecision::RetryWithCurrent;
         }
         if !self.policy.expired_error_codes.matches(server_code) {
             return UnauthorizedDecision::EndSession(EndReason::InvalidToken);

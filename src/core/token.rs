@@ -69,6 +69,18 @@ fn wipe(text: &mut String) {
     core::hint::black_box(&bytes);
 }
 
+impl AccessToken {
+    /// Whether this token can travel in an `Authorization: Bearer` header: visible ASCII only
+    /// (RFC 9110 field values; no space, no CR/LF, nothing outside Latin-1 that `Headers` would
+    /// refuse). A token that cannot is no usable token (`malformed_response`), rather than
+    /// calls that go out without the header and end the session. Wider than RFC 6750's
+    /// `b64token` on purpose: opaque tokens such as `1|abc…` are common.
+    pub fn is_header_safe(&self) -> bool {
+        let text = self.expose();
+        !text.is_empty() && text.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    }
+}
+
 /// The token generation: counts access tokens within one tab — every new access token (login,
 /// refresh, relogin, one adopted from another tab) gets the next one.
 /// A request remembers the generation it was sent with, so that a 401 for an older generation
@@ -86,6 +98,16 @@ impl TokenGeneration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_visible_ascii_tokens_are_header_safe() {
+        let safe = |t: &str| AccessToken::new(t.into()).is_header_safe();
+        assert!(safe("eyJhbGciOiJIUzI1NiJ9.e30.sig-_~+/="));
+        assert!(safe("1|ZXhhbXBsZQ"));
+        for bad in ["", "a b", "abc\r\nX-Evil: 1", "tab\there", "tökén", "✓"] {
+            assert!(!safe(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn debug_and_display_never_show_the_secret() {

@@ -42,6 +42,7 @@ pub fn test_routes() -> Router<AppState> {
     Router::new()
         .route("/always-401", any(always_401))
         .route("/redirect", any(redirect))
+        .route("/grant", any(grant))
         .route(
             "/echo",
             any(echo).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
@@ -317,6 +318,10 @@ async fn always_401(OriginalUri(uri): OriginalUri) -> Response {
         .get("code")
         .cloned()
         .unwrap_or_else(|| "AUTH_006".to_owned());
+    // `delayMs`: answer late, to let the client renew while this request is in flight.
+    if let Some(ms) = query.get("delayMs").and_then(|ms| ms.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms.min(10_000))).await;
+    }
     let message = match code.as_str() {
         "AUTH_005" => "Token inválido",
         "AUTH_006" => "Token expirado",
@@ -339,6 +344,21 @@ async fn redirect(OriginalUri(uri): OriginalUri) -> Response {
         Some(to) => (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response(),
         None => bad_request("redirect needs to=<absolute http(s) URL>".into()).at(uri.path()),
     }
+}
+
+/// `/__test/grant?access=<text>&expiresIn=<s>`: 200 `{accessToken: <text>, refreshToken,
+/// expiresIn}` (default 3600) for any method and body — a login endpoint that hands out whatever
+/// a test needs (a token with CR/LF or outside Latin-1, a lifetime of 0).
+async fn grant(OriginalUri(uri): OriginalUri) -> Json<Value> {
+    let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let access = query.get("access").cloned().unwrap_or_default();
+    let expires_in = query
+        .get("expiresIn")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(3600);
+    Json(json!({"accessToken": access, "refreshToken": "test-refresh", "expiresIn": expires_in}))
 }
 
 async fn echo(
@@ -710,6 +730,16 @@ mod tests {
         assert_eq!(r.headers[header::LOCATION], "http://127.0.0.1:9/status/401");
         let r = get(&router, "/__test/redirect?to=/relative", None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn grant_hands_out_the_token_asked_for() {
+        let (router, _) = testing::app();
+        let r = get(&router, "/__test/grant?access=a%0D%0Ab", None).await;
+        assert_eq!(r.json()["accessToken"], "a\r\nb");
+        assert_eq!(r.json()["expiresIn"], 3600);
+        let r = get(&router, "/__test/grant?access=x&expiresIn=0", None).await;
+        assert_eq!(r.json()["expiresIn"], 0);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 use tower_http::cors::CorsLayer;
 
 use crate::state::AppState;
