@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: setup pkg server demo test lint unit browser e2e size bench clean
+.PHONY: setup pkg server demo test lint unit browser e2e size soak bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -49,6 +49,11 @@ size: pkg
 
 e2e: pkg server
 	cd www && npm run e2e
+
+## Longer runs than `make test`: the core's property tests (tests/properties.rs) with 200,000
+## random cases each (SOAK_CASES to change it).
+soak: setup
+	PROPTEST_CASES=$${SOAK_CASES:-200000} cargo test --release --test properties
 
 ## Benchmarks side by side with the peers; writes BENCHMARKS.md (BENCH_QUICK=1: a short run).
 ## Measurement only: no figure is asserted.

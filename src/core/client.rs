@@ -733,6 +733,15 @@ impl Client {
     }
 
     fn renewal_turn_ended(&mut self, i: usize, end: TurnEnd) {
+        let stale = self.session.renewal_in_flight() != Some(self.renewals[i].id);
+        if let (true, TurnEnd::Mine(lock)) = (stale, &end) {
+            // The session it was for ended while it waited for its turn: it must not present
+            // the refresh token of a newer session (found by the property tests).
+            self.release(*lock);
+            let renewal = self.renewals.swap_remove(i);
+            let error = AuthError::new(ErrorCode::NotAuthenticated);
+            return self.resume_all(renewal.waiters, Err(error));
+        }
         match end {
             TurnEnd::Mine(lock) => match self.grant_request() {
                 Ok(request) => {
@@ -1822,6 +1831,49 @@ mod tests {
         assert!(effects
             .iter()
             .any(|e| matches!(e, Effect::Emit(Event::Logout(EndReason::OtherTab)))));
+    }
+
+    #[test]
+    fn a_renewal_of_an_ended_session_never_presents_the_next_sessions_refresh_token() {
+        let mut c = logged_in(true, true);
+        c.refresh(Caller(2));
+        let lock = match drain(&mut c)
+            .into_iter()
+            .find(|e| matches!(e, Effect::Lock { shared: false, .. }))
+        {
+            Some(Effect::Lock { op, .. }) => op,
+            _ => unreachable!(),
+        };
+        c.logout(Caller(3));
+        drain(&mut c);
+        // A new session arrives while the old renewal still waits for its turn — with the same
+        // version as the ended one, so the turn finds nothing newer and would renew.
+        c.message(Message::Session(crate::core::SharedSession {
+            access_token: AccessToken::new("a9".into()),
+            refresh_token: Some(RefreshToken::new("r9".into())),
+            credentials: None,
+            received_at_ms: T0,
+            expires_at_ms: Some(T0 + 3_600_000),
+        }));
+        drain(&mut c);
+        c.lock_granted(lock);
+        let query = match drain(&mut c)
+            .into_iter()
+            .find(|e| matches!(e, Effect::Query(_)))
+        {
+            Some(Effect::Query(op)) => op,
+            _ => unreachable!(),
+        };
+        c.locks_held(query, []);
+        let effects = drain(&mut c);
+        assert!(
+            requests(&effects).is_empty(),
+            "the stale renewal presented r9"
+        );
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
+        assert_eq!(settled(&effects), [(2, "not_authenticated".into())]);
     }
 
     #[test]
