@@ -340,6 +340,7 @@ impl Edge {
                         CallAnswer::Unauthorized(ServerSaid {
                             code: (!code.is_empty()).then(|| code.to_owned()),
                             message: None,
+                            retry_after_ms: None,
                         })
                     }
                     Some(_) => CallAnswer::Response,

@@ -163,7 +163,7 @@ pub(super) struct Io {
     pub(super) callers: Vec<(u32, Deferred)>,
     next_caller: u32,
     /// Status of endpoint requests whose body is being read, by op.
-    statuses: Vec<(u32, u16)>,
+    statuses: Vec<(u32, u16, Option<u64>)>,
     /// Held locks' release functions, by op.
     locks: Vec<(u32, Function)>,
     /// Lock requests released before they were granted.
@@ -364,33 +364,35 @@ impl Inner {
         match kind {
             ANSWERED => match value.dyn_into::<Response>() {
                 Ok(response) => {
-                    self.io.mutate().statuses.push((op, response.status()));
-                    match response.text() {
-                        Ok(text) => self.chain(text, Kind::Read, Kind::Read, op),
-                        Err(_) => self.read(op, None),
+                    let retry_after = http::retry_after_ms(&response, now_ms());
+                    self.io
+                        .mutate()
+                        .statuses
+                        .push((op, response.status(), retry_after));
+                    let text = (!http::too_long(&response)).then(|| response.text().ok());
+                    match text.flatten() {
+                        Some(text) => self.chain(text, Kind::Read, Kind::Read, op),
+                        None => self.read(op, JsValue::UNDEFINED),
                     }
                 }
                 Err(_) => self.input(|core| core.answered(Op(op), Answer::Failed)),
             },
-            READ => self.read(op, value.as_string()),
+            READ => self.read(op, value),
             FAILED => self.input(|core| core.answered(Op(op), Answer::Failed)),
             CALL_ANSWERED => {
                 // A 401 is read from a copy: the response itself may still go to the caller.
                 let unauthorized = value
                     .dyn_ref::<Response>()
                     .filter(|r| self.is_unauthorized(r))
-                    .and_then(|r| Response::clone(r).ok())
-                    .and_then(|copy| copy.text().ok());
+                    .map(http::unauthorized_body);
                 self.io.mutate().keep_answer(op, value);
                 match unauthorized {
-                    Some(text) => self.chain(text, Kind::CallRead, Kind::CallRead, op),
+                    Some(Some(text)) => self.chain(text, Kind::CallRead, Kind::CallRead, op),
+                    Some(None) => self.call_read(op, &JsValue::UNDEFINED),
                     None => self.input(|core| core.call_answered(Caller(op), CallAnswer::Response)),
                 }
             }
-            CALL_READ => {
-                let said = http::server_said(&self.core.read(), value.as_string().as_deref());
-                self.input(|core| core.call_answered(Caller(op), CallAnswer::Unauthorized(said)));
-            }
+            CALL_READ => self.call_read(op, &value),
             CALL_FAILED => {
                 self.io.mutate().keep_answer(op, value);
                 self.input(|core| core.call_answered(Caller(op), CallAnswer::Failed));
@@ -408,14 +410,26 @@ impl Inner {
         JsValue::UNDEFINED
     }
 
-    /// An endpoint answer's body was read (`None`: unreadable): the core gets the answer.
-    fn read(&self, op: u32, text: Option<alloc::string::String>) {
-        let status = {
+    /// A slow-path call's 401 body was read (`undefined`: not read): the core hears what it said.
+    pub(super) fn call_read(&self, caller: u32, text: &JsValue) {
+        let said = http::server_said(&self.core.read(), text);
+        self.input(|core| core.call_answered(Caller(caller), CallAnswer::Unauthorized(said)));
+    }
+
+    /// An endpoint answer's body was read (`undefined`: not read): the core gets the answer.
+    fn read(&self, op: u32, text: JsValue) {
+        let (status, retry_after) = {
             let mut io = self.io.mutate();
             let i = io.statuses.iter().position(|s| s.0 == op);
-            i.map(|i| io.statuses.swap_remove(i).1).unwrap_or_default()
+            i.map(|i| {
+                let (_, status, retry_after) = io.statuses.swap_remove(i);
+                (status, retry_after)
+            })
+            .unwrap_or_default()
         };
-        let (answer, json) = http::answer(self.core.read().config(), status, text.as_deref());
+        let config = self.core.read();
+        let (answer, json) = http::answer(config.config(), status, retry_after, &text);
+        drop(config);
         self.io.mutate().last_json = json;
         self.input(|core| core.answered(Op(op), answer));
     }

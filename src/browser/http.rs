@@ -57,14 +57,16 @@ pub(crate) fn request(config: &Config, call: &client::Request) -> Option<Request
 pub(crate) fn answer(
     config: &Config,
     status: u16,
-    text: Option<&str>,
+    retry_after_ms: Option<u64>,
+    text: &JsValue,
 ) -> (Answer, Option<JsValue>) {
-    let json = text.and_then(|t| js_sys::JSON::parse(t).ok());
+    let json = parse_capped(text);
     let grant = json
         .as_ref()
         .filter(|_| (200..300).contains(&status))
         .and_then(|json| read_grant(config, json));
-    let server = said(config, json.as_ref());
+    let mut server = said(config, json.as_ref());
+    server.retry_after_ms = retry_after_ms;
     (
         Answer::Status {
             status,
@@ -76,9 +78,68 @@ pub(crate) fn answer(
 }
 
 /// What a 401's body `text` said (its code at `errorCodePath`, its `message`).
-pub(crate) fn server_said(core: &Client, text: Option<&str>) -> ServerSaid {
-    let json = text.and_then(|t| js_sys::JSON::parse(t).ok());
-    said(core.config(), json.as_ref())
+pub(crate) fn server_said(core: &Client, text: &JsValue) -> ServerSaid {
+    said(core.config(), parse_capped(text).as_ref())
+}
+
+/// The most of an answer's body authfetch reads, in bytes (UTF-16 code units once read): auth
+/// answers and error bodies are small; a larger one is not read (DESIGN rule 12).
+pub(crate) const MAX_BODY: u32 = 64 * 1024;
+
+/// Whether `response` announces a body over [`MAX_BODY`] (`Content-Length`): then it is not
+/// read at all. A body without a length is read, and refused after reading if too long.
+pub(crate) fn too_long(response: &web_sys::Response) -> bool {
+    let length = response.headers().get("Content-Length").ok().flatten();
+    length.is_some_and(|text| decimal(&text).is_none_or(|n| n > u64::from(MAX_BODY)))
+}
+
+/// The text of a 401's body, read from a copy (the response itself may still go to the
+/// caller); `None` when it is too long to read or cannot be copied.
+pub(crate) fn unauthorized_body(response: &web_sys::Response) -> Option<js_sys::Promise> {
+    if too_long(response) {
+        return None;
+    }
+    web_sys::Response::clone(response).ok()?.text().ok()
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) as a delay in ms from now: delay-seconds, or an HTTP-date
+/// read by the browser's `Date.parse`. `None` when absent or unreadable.
+pub(crate) fn retry_after_ms(response: &web_sys::Response, now_ms: u64) -> Option<u64> {
+    let text = response.headers().get("Retry-After").ok().flatten()?;
+    if let Some(seconds) = decimal(&text) {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let at = js_sys::Date::parse(text.trim());
+    // A date in the past is "now"; `NaN` (unreadable) is no answer.
+    (at.is_finite()).then(|| (at as u64).saturating_sub(now_ms))
+}
+
+/// A whole decimal number (`1*DIGIT`, surrounding spaces allowed); `None` otherwise.
+fn decimal(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 15 {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// `JSON.parse(text)` of a body read as a JS string, without copying it into wasm memory;
+/// `None` for a body over [`MAX_BODY`], not JSON, or not read.
+fn parse_capped(text: &JsValue) -> Option<JsValue> {
+    let text = text.dyn_ref::<js_sys::JsString>()?;
+    if text.length() > MAX_BODY {
+        return None;
+    }
+    json_parse(text).ok()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string.
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &js_sys::JsString) -> Result<JsValue, JsValue>;
 }
 
 /// `value` at a dot path, or `undefined`.
@@ -142,5 +203,6 @@ fn said(config: &Config, json: Option<&JsValue>) -> ServerSaid {
     ServerSaid {
         code,
         message: get(json, "message").as_string(),
+        retry_after_ms: None,
     }
 }

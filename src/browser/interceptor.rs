@@ -69,8 +69,7 @@ impl Inner {
         let Some(body) = response
             .dyn_ref::<Response>()
             .filter(|r| self.is_unauthorized(r))
-            .and_then(|r| Response::clone(r).ok())
-            .and_then(|copy| copy.text().ok())
+            .map(super::http::unauthorized_body)
         else {
             return response;
         };
@@ -79,7 +78,10 @@ impl Inner {
         self.keep_snapshot(caller, Snapshot::of_sent(snapshot.unchecked_into()));
         let call = Call::sent_once(true, TokenGeneration(generation));
         self.input(|core| core.call_sent(caller, call));
-        self.chain(body, Kind::CallRead, Kind::CallRead, caller.0);
+        match body {
+            Some(body) => self.chain(body, Kind::CallRead, Kind::CallRead, caller.0),
+            None => self.call_read(caller.0, &JsValue::UNDEFINED),
+        }
         promise.into()
     }
 

@@ -129,14 +129,19 @@ pub enum Answer {
     },
 }
 
-/// What an error body said.
+/// What an error answer said.
 #[derive(Clone, Debug, Default)]
 pub struct ServerSaid {
     /// The code at `errorCodePath`, e.g. `"AUTH_006"`.
     pub code: Option<String>,
     /// The body's `message`.
     pub message: Option<String>,
+    /// The `Retry-After` header (RFC 9110 §10.2.3), as a delay in ms from the answer.
+    pub retry_after_ms: Option<u64>,
 }
+
+/// The longest `Retry-After` a renewal waits for, ms: a server cannot park a session longer.
+pub const MAX_RETRY_AFTER_MS: u64 = 30 * 60 * 1000;
 
 /// How a slow-path call's attempt came back.
 #[derive(Debug)]
@@ -826,8 +831,17 @@ impl Client {
             } => (status, grant, server),
         };
         if !(200..300).contains(&status) {
+            let retry_after = server.retry_after_ms;
             let error = with_server(ErrorCode::Network, status, server);
-            return self.renewal_failed(i, lock, RefreshFailure::Status(status), error);
+            self.renewal_failed(i, lock, RefreshFailure::Status(status), error);
+            // A 429 or 503 that says when to come back: not before then (capped).
+            if let Some(ms) = retry_after {
+                let until = self.now.saturating_add(ms.min(MAX_RETRY_AFTER_MS));
+                if self.session.defer_retry(until) {
+                    self.arm_timer();
+                }
+            }
+            return;
         }
         let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
             let error = with_server(ErrorCode::MalformedResponse, status, ServerSaid::default());
@@ -1598,6 +1612,7 @@ mod tests {
                 CallAnswer::Unauthorized(ServerSaid {
                     code: Some("AUTH_006".into()),
                     message: None,
+                    retry_after_ms: None,
                 }),
             );
         }
@@ -1656,6 +1671,34 @@ mod tests {
         let at = at.flatten().expect("a backoff retry is armed");
         assert!((T0 + 750..=T0 + 1000).contains(&at), "{at}");
         assert!(c.session().is_authenticated());
+    }
+
+    #[test]
+    fn retry_after_on_a_503_defers_the_next_renewal_and_is_capped() {
+        for (said_ms, expected_ms) in [(120_000, 120_000), (u64::MAX, MAX_RETRY_AFTER_MS)] {
+            let mut c = logged_in(false, false);
+            c.refresh(Caller(2));
+            let (op, _) = requests(&drain(&mut c))[0].clone();
+            c.answered(
+                op,
+                Answer::Status {
+                    status: 503,
+                    grant: None,
+                    server: ServerSaid {
+                        retry_after_ms: Some(said_ms),
+                        ..ServerSaid::default()
+                    },
+                },
+            );
+            let effects = drain(&mut c);
+            let armed = effects.iter().rev().find_map(|e| match e {
+                Effect::Timer(at) => Some(*at),
+                _ => None,
+            });
+            assert_eq!(armed, Some(Some(T0 + expected_ms)));
+            assert_eq!(c.session().refresh_at_ms(), Some(T0 + expected_ms));
+            assert!(c.session().is_authenticated());
+        }
     }
 
     #[test]

@@ -453,6 +453,19 @@ impl Session {
         RefreshVerdict::Transient { retry_at_ms }
     }
 
+    /// After a transient renewal failure: the next attempt is no sooner than `until_ms` (a
+    /// `Retry-After`). Returns whether the schedule changed; nothing changes without a session
+    /// or a scheduled retry.
+    pub fn defer_retry(&mut self, until_ms: u64) -> bool {
+        match self.retry_at_ms {
+            Some(at) if self.held.is_some() && at < until_ms => {
+                self.retry_at_ms = Some(until_ms);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// When the one proactive timer should fire next, ms since the epoch (quinn-proto's
     /// `poll_timeout`). `None`: disarm it — no session, no way to renew, a renewal in flight,
     /// expiry unknown, or idle for longer than `idleTimeoutSeconds` (the next call renews lazily).

@@ -61,3 +61,26 @@ describe("lifetimes that are no lifetime", () => {
   });
 });
 
+describe("bounded reads", () => {
+  for (const chunked of [false, true]) {
+    test(`a 16 MB 401 body${chunked ? " without a length" : ""} does not grow wasm memory; the call ends as for a 401 without a code`, { timeout: 30_000 }, async () => {
+      const { page } = await env.newPage();
+      const outcome = await page.evaluate(async ({ chunked }) => {
+        // init() answers the exports of the instance already made; its memory is found by type.
+        const exports = await (await import("/pkg/authfetch.js")).default();
+        const memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory);
+        const auth = e2e.client();
+        await auth.login({ email: "maria.oliveira@exemplo.com", senha: "S3nh4F0rt3!" });
+        const before = memory.buffer.byteLength;
+        const call = await e2e.call(`/__test/always-401?code=AUTH_006&bodyBytes=${16 << 20}${chunked ? "&chunked=1" : ""}`);
+        return { call, grewBy: memory.buffer.byteLength - before, events: e2e.events.map((e) => e.detail?.reason ?? e.type) };
+      }, { chunked });
+      assert.ok(outcome.grewBy < 256 * 1024, `wasm memory grew by ${outcome.grewBy} B`);
+      // Unread, the body says no code: not "expired", so the session ends (rule 5).
+      assert.equal(outcome.call.error?.code, "session_expired", JSON.stringify(outcome.call));
+      assert.equal(outcome.call.error?.serverCode, undefined);
+      assert.deepEqual(outcome.events, ["login", "invalid_token"]);
+    });
+  }
+});
+

@@ -328,7 +328,26 @@ async fn always_401(OriginalUri(uri): OriginalUri) -> Response {
         "AUTH_007" => "Refresh token inválido ou expirado",
         _ => "Não autorizado",
     };
-    ApiError::new(StatusCode::UNAUTHORIZED, message, code).at(uri.path())
+    // `bodyBytes`: a body that large (a hostile server); `chunked=1` sends it without a length.
+    let Some(size) = query.get("bodyBytes").and_then(|n| n.parse::<usize>().ok()) else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, message, code).at(uri.path());
+    };
+    let size = size.min(64 << 20);
+    let head = format!("{{\"errorCode\":\"{code}\",\"padding\":\"");
+    let mut body = head.into_bytes();
+    body.resize(size.saturating_sub(2).max(body.len()), b'x');
+    body.extend_from_slice(b"\"}");
+    let content_type = [(header::CONTENT_TYPE, "application/json")];
+    if query.get("chunked").is_some_and(|v| v == "1") {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(1 << 16)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let stream = futures_util::stream::iter(chunks);
+        let body = axum::body::Body::from_stream(stream);
+        return (StatusCode::UNAUTHORIZED, content_type, body).into_response();
+    }
+    (StatusCode::UNAUTHORIZED, content_type, body).into_response()
 }
 
 /// `GET /__test/redirect?to=<absolute URL>`: 302 to that URL, to play an API that redirects a
@@ -740,6 +759,23 @@ mod tests {
         assert_eq!(r.json()["expiresIn"], 3600);
         let r = get(&router, "/__test/grant?access=x&expiresIn=0", None).await;
         assert_eq!(r.json()["expiresIn"], 0);
+    }
+
+    #[tokio::test]
+    async fn always_401_can_answer_a_huge_body() {
+        let (router, _) = testing::app();
+        let r = get(&router, "/__test/always-401?bodyBytes=200000", None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.bytes.len(), 200_000);
+        assert_eq!(r.json()["errorCode"], "AUTH_006");
+        let r = get(
+            &router,
+            "/__test/always-401?bodyBytes=100000&chunked=1",
+            None,
+        )
+        .await;
+        assert_eq!(r.bytes.len(), 100_000);
+        assert!(!r.headers.contains_key(header::CONTENT_LENGTH));
     }
 
     #[tokio::test]
