@@ -387,7 +387,7 @@ impl Edge {
                 let shared = SharedSession {
                     access_token: AccessToken::new(format!("o{}", self.next_token)),
                     refresh_token: Some(RefreshToken::new(format!("or{}", self.next_token))),
-                    credentials: None,
+                    lineage: version,
                     received_at_ms: version,
                     expires_at_ms: Some(version + 65_000),
                 };

@@ -6,7 +6,7 @@ use alloc::{string::String, vec::Vec};
 
 use super::listener::EventListener;
 use crate::core::crosstab::Message;
-use crate::core::{AccessToken, Credentials, RefreshToken, SharedSession};
+use crate::core::{AccessToken, RefreshToken, SharedSession};
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,9 +27,7 @@ impl Message {
                 if let Some(refresh) = &s.refresh_token {
                     put("refresh", refresh.expose().into());
                 }
-                if let Some(credentials) = &s.credentials {
-                    put("credentials", credentials.expose().into());
-                }
+                put("lineage", (s.lineage as f64).into());
                 put("receivedAt", (s.received_at_ms as f64).into());
                 if let Some(at) = s.expires_at_ms {
                     put("expiresAt", (at as f64).into());
@@ -61,7 +59,7 @@ impl Message {
                 access_token: Some(AccessToken::new(text("access")?))
                     .filter(AccessToken::is_header_safe)?,
                 refresh_token: text("refresh").map(RefreshToken::new),
-                credentials: text("credentials").map(Credentials::new),
+                lineage: number("lineage")? as u64,
                 received_at_ms: number("receivedAt")? as u64,
                 expires_at_ms: number("expiresAt").map(|n| n as u64),
             })),
@@ -188,7 +186,7 @@ mod tests {
         let session = SharedSession {
             access_token: AccessToken::new("a.b.c".into()),
             refresh_token: Some(RefreshToken::new("r".into())),
-            credentials: None,
+            lineage: 1_700_000_000_000,
             received_at_ms: 1_700_000_000_123,
             expires_at_ms: Some(1_700_000_065_123),
         };

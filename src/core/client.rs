@@ -534,7 +534,7 @@ impl Client {
                 if held > Some(version) {
                     // Already newer: the broadcast may have crossed the request.
                     self.repeat_session();
-                } else if held == Some(version) && self.is_leader() {
+                } else if held == Some(version) && self.renews_for_others() {
                     self.renew(None);
                 }
             }
@@ -1155,6 +1155,15 @@ impl Client {
         if !self.channel_open {
             return Err(TurnEnd::Mine(None));
         }
+        let relogin = self.config.refresh_credential == RefreshCredential::Relogin;
+        if relogin && self.session.credentials().is_none() {
+            // `relogin` mode in a tab that did not log in: the credentials never travel, so the
+            // tab that holds them renews; this one asks it and adopts its broadcast.
+            return match before {
+                Some(version) => Ok(self.ask_for(version)),
+                None => Err(TurnEnd::Mine(None)),
+            };
+        }
         if self.locks {
             let op = self.op();
             let name = refresh_lock_name(&self.api_origin);
@@ -1165,16 +1174,31 @@ impl Client {
             });
             return Ok(Turn::Locking(op));
         }
-        // Without Web Locks: the leader renews; a follower asks it (`need`) and adopts its
-        // broadcast, and never presents the refresh token itself — so a used one is never
-        // presented again. A follower that hears nothing in AWAIT_BROADCAST_MS fails
-        // transiently and asks again after its backoff.
-        let Some(version) = before.filter(|_| !self.is_leader()) else {
-            return Err(TurnEnd::Mine(None));
-        };
+        // Without Web Locks: the leader renews (in `relogin` mode, the tab with the
+        // credentials); a follower asks it (`need`) and adopts its broadcast, and never presents
+        // the refresh token itself — so a used one is never presented again. A follower that
+        // hears nothing in AWAIT_BROADCAST_MS fails transiently and asks again after its backoff.
+        match before.filter(|_| !relogin && !self.is_leader()) {
+            Some(version) => Ok(self.ask_for(version)),
+            None => Err(TurnEnd::Mine(None)),
+        }
+    }
+
+    /// Asks the tab that renews for tokens newer than `version`, and waits for its broadcast.
+    fn ask_for(&mut self, version: u64) -> Turn {
         self.post(Message::Need { version });
         let sleep = self.sleep(AWAIT_BROADCAST_MS);
-        Ok(Turn::Awaiting { lock: None, sleep })
+        Turn::Awaiting { lock: None, sleep }
+    }
+
+    /// Whether this tab answers another's `need`: the leader without Web Locks; in `relogin`
+    /// mode, the tab that holds the credentials.
+    fn renews_for_others(&self) -> bool {
+        if self.config.refresh_credential == RefreshCredential::Relogin {
+            self.session.credentials().is_some()
+        } else {
+            self.is_leader()
+        }
     }
 
     /// Where the turn that `op` belongs to is: a renewal's index, or the restore (`None`).
@@ -1743,7 +1767,7 @@ mod tests {
         c.message(Message::Session(crate::core::SharedSession {
             access_token: AccessToken::new("a2".into()),
             refresh_token: Some(RefreshToken::new("r2".into())),
-            credentials: None,
+            lineage: before + 5,
             received_at_ms: before + 5,
             expires_at_ms: Some(before + 3_600_000),
         }));
@@ -1894,7 +1918,7 @@ mod tests {
         c.message(Message::Session(crate::core::SharedSession {
             access_token: AccessToken::new("a9".into()),
             refresh_token: Some(RefreshToken::new("r9".into())),
-            credentials: None,
+            lineage: T0,
             received_at_ms: T0,
             expires_at_ms: Some(T0 + 3_600_000),
         }));
@@ -1917,6 +1941,62 @@ mod tests {
             .iter()
             .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
         assert_eq!(settled(&effects), [(2, "not_authenticated".into())]);
+    }
+
+    #[test]
+    fn in_relogin_mode_the_credentials_stay_in_their_tab_which_renews_for_the_others() {
+        let relogin = || {
+            Config::parse(RawConfig {
+                base_url: "http://127.0.0.1:8080".into(),
+                login_path: Some("/auth/login".into()),
+                refresh_credential: Some("relogin".into()),
+                ..RawConfig::default()
+            })
+            .unwrap()
+        };
+        // Tab A logs in; what it posts carries no credentials.
+        let mut a = Client::new(relogin(), true, 0.2);
+        a.set_now(T0);
+        a.login(
+            Caller(1),
+            Credentials::new(r#"{"password":"secret"}"#.into()),
+        );
+        let (op, _) = requests(&drain(&mut a))[0].clone();
+        a.answered(op, ok("a1", "unused", 3600.0));
+        let shared = drain(&mut a)
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Post(Message::Session(shared)) => Some(shared),
+                _ => None,
+            })
+            .unwrap();
+        assert!(!alloc::format!("{shared:?}").contains("secret"));
+        // Tab B adopts it, then must renew: it asks instead of taking the lock.
+        let mut b = Client::new(relogin(), true, 0.7);
+        b.set_now(T0 + 1);
+        drain(&mut b);
+        b.message(Message::Session(shared));
+        assert!(b.session().credentials().is_none());
+        drain(&mut b);
+        b.refresh(Caller(2));
+        let effects = drain(&mut b);
+        assert!(requests(&effects).is_empty());
+        assert!(!effects
+            .iter()
+            .any(|e| matches!(e, Effect::Lock { shared: false, .. })));
+        let need = effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Post(need @ Message::Need { .. }) => Some(need),
+                _ => None,
+            })
+            .unwrap();
+        // Tab A hears it and renews with its credentials (its own turn: the refresh lock).
+        a.message(need);
+        let effects = drain(&mut a);
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Lock { shared: false, .. })));
     }
 
     #[test]
@@ -1996,7 +2076,7 @@ mod tests {
         c.message(Message::Session(crate::core::SharedSession {
             access_token: AccessToken::new("a".into()),
             refresh_token: None,
-            credentials: None,
+            lineage: T0,
             received_at_ms: T0,
             expires_at_ms: Some(T0 + 3_600_000),
         }));

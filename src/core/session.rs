@@ -118,6 +118,9 @@ struct Held {
     expiry: Expiry,
     /// When the access token arrived (ms since the epoch): its version across tabs.
     received_at_ms: u64,
+    /// The login these tokens descend from (when it was answered, ms since the epoch): kept by
+    /// renewals, carried to the other tabs.
+    lineage: u64,
 }
 
 /// A session as it travels between tabs over the `BroadcastChannel` (memory only).
@@ -127,8 +130,10 @@ pub struct SharedSession {
     pub access_token: AccessToken,
     /// The refresh token, if any.
     pub refresh_token: Option<RefreshToken>,
-    /// The login body, only in `relogin` mode (where renewing needs it).
-    pub credentials: Option<Credentials>,
+    /// The login these tokens descend from. Credentials never travel between tabs (DESIGN
+    /// rule 11): in `relogin` mode the tab that logged in keeps them, and keeps them across
+    /// adopted renewals of the same lineage only.
+    pub lineage: u64,
     /// When the access token arrived, ms since the epoch: its version.
     pub received_at_ms: u64,
     /// When it expires, ms since the epoch, if known.
@@ -197,6 +202,7 @@ impl Session {
             credentials: credentials.filter(|_| self.policy.keeps_credentials),
             expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
             received_at_ms: now_ms,
+            lineage: now_ms,
         });
         self.generation = self.generation.next();
         self.renewal = None;
@@ -387,7 +393,7 @@ impl Session {
         self.held.as_ref().map(|h| SharedSession {
             access_token: h.access_token.clone(),
             refresh_token: h.refresh_token.clone(),
-            credentials: h.credentials.clone(),
+            lineage: h.lineage,
             received_at_ms: h.received_at_ms,
             expires_at_ms: h.expiry.expires_at_ms(),
         })
@@ -404,10 +410,17 @@ impl Session {
         let SharedSession {
             access_token,
             refresh_token,
-            credentials,
+            lineage,
             received_at_ms,
             expires_at_ms,
         } = shared;
+        // The credentials stay while the tokens descend from the same login (a renewal another
+        // tab made); another login's tokens come without them.
+        let credentials = self
+            .held
+            .take()
+            .filter(|h| h.lineage == lineage)
+            .and_then(|h| h.credentials);
         let expiry = match expires_at_ms {
             Some(expires_at_ms) => Expiry::At {
                 received_at_ms,
@@ -418,9 +431,10 @@ impl Session {
         self.held = Some(Held {
             access_token,
             refresh_token,
-            credentials: credentials.filter(|_| self.policy.keeps_credentials),
+            credentials,
             expiry,
             received_at_ms,
+            lineage,
         });
         self.generation = self.generation.next();
         self.backoff.reset();
@@ -882,7 +896,7 @@ pub(crate) mod tests {
         SharedSession {
             access_token: AccessToken::new("access-from-other-tab".into()),
             refresh_token: Some(RefreshToken::new(refresh.into())),
-            credentials: None,
+            lineage: received_at_ms,
             received_at_ms,
             expires_at_ms: Some(received_at_ms + 65 * S),
         }
@@ -934,20 +948,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn credentials_travel_only_in_relogin_mode() {
-        let mut relogin = Session::new(SessionPolicy {
+    fn credentials_never_travel_and_stay_within_their_lineage() {
+        let relogin = SessionPolicy {
             keeps_credentials: true,
             ..policy()
-        });
-        let mut body = Session::new(policy());
-        let with_creds = SharedSession {
-            credentials: Some(creds()),
-            ..shared(T0, "r")
         };
-        relogin.adopt(with_creds.clone());
-        body.adopt(with_creds);
-        assert!(relogin.credentials().is_some());
-        assert!(body.credentials().is_none());
+        // The tab that logged in shares its tokens, never its credentials...
+        let mut first = logged_in(relogin.clone(), 3600.0);
+        let shared = first.share().unwrap();
+        let mut other = Session::new(relogin);
+        assert!(other.adopt(shared));
+        assert!(other.credentials().is_none());
+        // ...keeps them when it adopts a renewal of its own login...
+        let renewed = SharedSession {
+            received_at_ms: T0 + 10 * S,
+            ..other.share().unwrap()
+        };
+        assert!(first.adopt(renewed));
+        assert!(first.credentials().is_some());
+        // ...and drops them for another login's tokens.
+        let another = SharedSession {
+            lineage: T0 + 20 * S,
+            received_at_ms: T0 + 20 * S,
+            ..first.share().unwrap()
+        };
+        assert!(first.adopt(another));
+        assert!(first.credentials().is_none());
     }
 
     #[test]
