@@ -383,19 +383,24 @@ impl Edge {
             }
             Step::OtherTabSession => {
                 self.next_token += 1;
-                let version = self.client.session().version().unwrap_or(self.now) + 1;
+                // Another tab's renewal of the session held, or its own new login.
+                let version = match self.client.session().version() {
+                    Some(v) => v + 1,
+                    None => (self.now / 1000) << 32,
+                };
                 let shared = SharedSession {
                     access_token: AccessToken::new(format!("o{}", self.next_token)),
                     refresh_token: Some(RefreshToken::new(format!("or{}", self.next_token))),
-                    lineage: version,
-                    received_at_ms: version,
-                    expires_at_ms: Some(version + 65_000),
+                    version,
+                    received_at_ms: self.now,
+                    expires_at_ms: Some(self.now + 65_000),
                 };
                 self.input(|c| c.message(Message::Session(shared)));
             }
             Step::OtherTabLogout => {
                 self.may_end.insert("other_tab");
-                self.input(|c| c.message(Message::Logout));
+                let version = self.client.session().version().unwrap_or_default() | 0xFFFF_FFFF;
+                self.input(|c| c.message(Message::Logout { version }));
             }
             Step::OtherTabAsk => self.input(|c| c.message(Message::Ask)),
         }

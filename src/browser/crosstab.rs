@@ -27,20 +27,23 @@ impl Message {
                 if let Some(refresh) = &s.refresh_token {
                     put("refresh", refresh.expose().into());
                 }
-                put("lineage", (s.lineage as f64).into());
+                put_version(&out, s.version);
                 put("receivedAt", (s.received_at_ms as f64).into());
                 if let Some(at) = s.expires_at_ms {
                     put("expiresAt", (at as f64).into());
                 }
             }
-            Message::Logout => put("type", "logout".into()),
+            Message::Logout { version } => {
+                put("type", "logout".into());
+                put_version(&out, *version);
+            }
             Message::Ask => put("type", "ask".into()),
             Message::Hello { .. } => put("type", "hello".into()),
             Message::Here { .. } => put("type", "here".into()),
             Message::Bye { .. } => put("type", "bye".into()),
             Message::Need { version } => {
                 put("type", "need".into());
-                put("version", (*version as f64).into());
+                put_version(&out, *version);
             }
         }
         out
@@ -59,11 +62,13 @@ impl Message {
                 access_token: Some(AccessToken::new(text("access")?))
                     .filter(AccessToken::is_header_safe)?,
                 refresh_token: text("refresh").map(RefreshToken::new),
-                lineage: number("lineage")? as u64,
+                version: version(data)?,
                 received_at_ms: number("receivedAt")? as u64,
                 expires_at_ms: number("expiresAt").map(|n| n as u64),
             })),
-            "logout" => Some(Message::Logout),
+            "logout" => Some(Message::Logout {
+                version: version(data)?,
+            }),
             "ask" => Some(Message::Ask),
             "hello" => Some(Message::Hello {
                 from: number("from")?,
@@ -75,11 +80,27 @@ impl Message {
                 from: number("from")?,
             }),
             "need" => Some(Message::Need {
-                version: number("version")? as u64,
+                version: version(data)?,
             }),
             _ => None,
         }
     }
+}
+
+/// A version as the channel carries it: two whole numbers below 2³², `lineage` and `counter`,
+/// each exact in a JS number (a whole `u64` would not be).
+fn put_version(out: &JsValue, version: u64) {
+    set(out, "lineage", &((version >> 32) as f64).into());
+    set(out, "counter", &((version & 0xFFFF_FFFF) as f64).into());
+}
+
+/// The version of a message; `None` unless both halves are whole numbers below 2³².
+fn version(data: &JsValue) -> Option<u64> {
+    let half = |key| {
+        let n = get(data, key).as_f64()?;
+        (n >= 0.0 && n <= f64::from(u32::MAX) && n == n as u32 as f64).then_some(n as u64)
+    };
+    Some(half("lineage")? << 32 | half("counter")?)
 }
 
 /// The channel of one API origin, and this tab's random id on it.
@@ -186,7 +207,7 @@ mod tests {
         let session = SharedSession {
             access_token: AccessToken::new("a.b.c".into()),
             refresh_token: Some(RefreshToken::new("r".into())),
-            lineage: 1_700_000_000_000,
+            version: (1_700_000_000 << 32) | 41,
             received_at_ms: 1_700_000_000_123,
             expires_at_ms: Some(1_700_000_065_123),
         };
@@ -198,11 +219,21 @@ mod tests {
                     s.refresh_token.as_ref().map(RefreshToken::expose),
                     Some("r")
                 );
+                assert_eq!(s.version, (1_700_000_000 << 32) | 41, "a whole u64, exact");
                 assert_eq!(s.received_at_ms, 1_700_000_000_123);
                 assert_eq!(s.expires_at_ms, Some(1_700_000_065_123));
             }
             other => panic!("{other:?}"),
         }
+        let ended = u64::MAX;
+        match Message::from_js(&Message::Logout { version: ended }.to_js(0.5)) {
+            Some(Message::Logout { version }) => assert_eq!(version, ended),
+            other => panic!("{other:?}"),
+        }
+        // A version half that is not a whole number below 2^32 makes the message junk.
+        let forged = Message::Logout { version: 1 }.to_js(0.5);
+        set(&forged, "counter", &JsValue::from(2f64.powi(40)));
+        assert!(Message::from_js(&forged).is_none());
         match Message::from_js(&Message::Need { version: 7 }.to_js(0.5)) {
             Some(Message::Need { version: 7 }) => {}
             other => panic!("{other:?}"),

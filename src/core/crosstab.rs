@@ -1,9 +1,13 @@
 //! One session across the tabs of an app (DESIGN rules 1 and 6): names and decisions.
 //!
 //! Tabs talk over a `BroadcastChannel` (in memory, same origin only) and serialize renewals
-//! with the Web Locks API. A token's **version** is the instant it arrived (ms since the epoch;
-//! the tabs of one browser share that clock) and travels with it, so every tab computes the same
-//! expiry and the same refresh deadline.
+//! with the Web Locks API. Tokens travel with the instant they arrived (so every tab computes
+//! the same expiry and refresh deadline) and with their **version**
+//! ([`Session::version`](super::Session::version)): a login's lineage and a counter of the
+//! renewals since, never a wall-clock time. A logout is a version too — the end of its lineage —
+//! so a tab that missed it (asleep in the back/forward cache) learns of it when it asks, and its
+//! late renewal is never adopted by the tabs that logged out. Messages are untrusted input:
+//! checked for shape, versions exact and bounded.
 //!
 //! Why version markers: a tab that took the refresh lock cannot know whether the broadcast of
 //! the previous holder's new tokens is still on its way — the channel and the lock manager are
@@ -19,8 +23,12 @@ use super::session::SharedSession;
 pub enum Message {
     /// A session, newer or repeated on request.
     Session(SharedSession),
-    /// The session ended in the sending tab.
-    Logout,
+    /// The session ended in the sending tab, at this version (the end of its lineage): it ends
+    /// the sessions of that lineage or an older one.
+    Logout {
+        /// The version of the ending.
+        version: u64,
+    },
     /// A tab without a session asks whether any tab holds one.
     Ask,
     /// A tab opened its channel (leader election without Web Locks).

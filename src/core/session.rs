@@ -116,11 +116,10 @@ struct Held {
     refresh_token: Option<RefreshToken>,
     credentials: Option<Credentials>,
     expiry: Expiry,
-    /// When the access token arrived (ms since the epoch): its version across tabs.
+    /// When the access token arrived (ms since the epoch), for its expiry.
     received_at_ms: u64,
-    /// The login these tokens descend from (when it was answered, ms since the epoch): kept by
-    /// renewals, carried to the other tabs.
-    lineage: u64,
+    /// Its cross-tab version (see [`Session::version`]).
+    version: u64,
 }
 
 /// A session as it travels between tabs over the `BroadcastChannel` (memory only).
@@ -130,11 +129,11 @@ pub struct SharedSession {
     pub access_token: AccessToken,
     /// The refresh token, if any.
     pub refresh_token: Option<RefreshToken>,
-    /// The login these tokens descend from. Credentials never travel between tabs (DESIGN
-    /// rule 11): in `relogin` mode the tab that logged in keeps them, and keeps them across
-    /// adopted renewals of the same lineage only.
-    pub lineage: u64,
-    /// When the access token arrived, ms since the epoch: its version.
+    /// Its cross-tab version (see [`Session::version`]). Credentials never travel between tabs
+    /// (DESIGN rule 11): in `relogin` mode the tab that logged in keeps them, and keeps them
+    /// across adopted renewals of the same login (lineage) only.
+    pub version: u64,
+    /// When the access token arrived, ms since the epoch (for its expiry).
     pub received_at_ms: u64,
     /// When it expires, ms since the epoch, if known.
     pub expires_at_ms: Option<u64>,
@@ -151,6 +150,9 @@ pub struct RenewalTicket(u32);
 pub struct Session {
     policy: SessionPolicy,
     held: Option<Held>,
+    /// The newest cross-tab version this tab has known: of tokens held, adopted, or ended (a
+    /// logout ends its whole lineage: the counter part is all ones).
+    last_known: u64,
     generation: TokenGeneration,
     renewal: Option<RenewalTicket>,
     renewals_started: u32,
@@ -177,6 +179,7 @@ impl Session {
         Session {
             policy,
             held: None,
+            last_known: 0,
             generation: TokenGeneration::default(),
             renewal: None,
             renewals_started: 0,
@@ -202,8 +205,9 @@ impl Session {
             credentials: credentials.filter(|_| self.policy.keeps_credentials),
             expiry: Expiry::from_grant(now_ms, expires_in_s, jwt),
             received_at_ms: now_ms,
-            lineage: now_ms,
+            version: new_lineage(now_ms, self.last_known),
         });
+        self.last_known = self.last_known.max(self.version().unwrap_or_default());
         self.generation = self.generation.next();
         self.renewal = None;
         self.backoff.reset();
@@ -363,6 +367,8 @@ impl Session {
         }
         held.expiry = Expiry::from_grant(now_ms, expires_in_s, jwt);
         held.received_at_ms = now_ms;
+        held.version = held.version.saturating_add(1);
+        self.last_known = self.last_known.max(held.version);
         self.generation = self.generation.next();
         self.backoff.reset();
         self.retry_at_ms = None;
@@ -381,11 +387,29 @@ impl Session {
         true
     }
 
-    /// The cross-tab version of the tokens held: when the access token arrived, ms since the
-    /// epoch. Tabs adopt only a newer version; the version marker lock names it. Not the token
-    /// generation, which counts access tokens within one tab.
+    /// The cross-tab version of the tokens held: a login's lineage (the second it was answered,
+    /// kept above every lineage this tab has known) in the high 32 bits, and the renewals since
+    /// that login in the low 32. Tabs adopt only a newer version; a renewal is the next
+    /// version of its lineage, never a wall-clock time, so a clock stepping back cannot reorder
+    /// renewals; the version marker lock names it. Not the token generation, which counts
+    /// access tokens within one tab.
     pub fn version(&self) -> Option<u64> {
-        self.held.as_ref().map(|h| h.received_at_ms)
+        self.held.as_ref().map(|h| h.version)
+    }
+
+    /// The newest version this tab has known, of tokens or of a logout (0: none).
+    pub fn last_known(&self) -> u64 {
+        self.last_known
+    }
+
+    /// Another tab ended the session at `version` (a logout announces its lineage): whether
+    /// that ends the tokens held here — those of that lineage or an older one. The version is
+    /// remembered either way, so that tokens of an ended lineage are never adopted again.
+    pub fn ended_elsewhere(&mut self, version: u64) -> bool {
+        self.last_known = self.last_known.max(version | LINEAGE_END);
+        self.held
+            .as_ref()
+            .is_some_and(|h| lineage_of(version) >= lineage_of(h.version))
     }
 
     /// The session as other tabs should receive it.
@@ -393,7 +417,7 @@ impl Session {
         self.held.as_ref().map(|h| SharedSession {
             access_token: h.access_token.clone(),
             refresh_token: h.refresh_token.clone(),
-            lineage: h.lineage,
+            version: h.version,
             received_at_ms: h.received_at_ms,
             expires_at_ms: h.expiry.expires_at_ms(),
         })
@@ -403,23 +427,30 @@ impl Session {
     /// is held): same tokens, same version, same expiry, so every tab arms the same deadline.
     /// A renewal in flight here stays in flight (its lock holder decides). Returns whether the
     /// tokens were taken; an older or equal version is ignored.
-    pub fn adopt(&mut self, shared: SharedSession) -> bool {
-        if self.version().is_some_and(|v| v >= shared.received_at_ms) {
+    ///
+    /// Not newer means: not above the newest version known here — so tokens of a lineage a
+    /// logout ended are never taken again — and a lineage more than a minute ahead of `now_ms`
+    /// is refused, so that no message can pin the versions above every real login.
+    pub fn adopt(&mut self, shared: SharedSession, now_ms: u64) -> bool {
+        let newest = self.last_known.max(self.version().unwrap_or_default());
+        let ahead = lineage_of(shared.version) > (now_ms / 1000).saturating_add(60);
+        if shared.version <= newest || ahead {
             return false;
         }
         let SharedSession {
             access_token,
             refresh_token,
-            lineage,
+            version,
             received_at_ms,
             expires_at_ms,
         } = shared;
+        self.last_known = version;
         // The credentials stay while the tokens descend from the same login (a renewal another
         // tab made); another login's tokens come without them.
         let credentials = self
             .held
             .take()
-            .filter(|h| h.lineage == lineage)
+            .filter(|h| lineage_of(h.version) == lineage_of(version))
             .and_then(|h| h.credentials);
         let expiry = match expires_at_ms {
             Some(expires_at_ms) => Expiry::At {
@@ -434,7 +465,7 @@ impl Session {
             credentials,
             expiry,
             received_at_ms,
-            lineage,
+            version,
         });
         self.generation = self.generation.next();
         self.backoff.reset();
@@ -517,8 +548,27 @@ impl Session {
         self.renewal = None;
         self.retry_at_ms = None;
         self.backoff.reset();
-        self.held.take().map(|_| reason)
+        let held = self.held.take()?;
+        // A logout is a version too: the end of its lineage.
+        self.last_known = self.last_known.max(held.version | LINEAGE_END);
+        Some(reason)
     }
+}
+
+/// The low 32 bits of a version: the renewals of its lineage; all ones marks its end.
+const LINEAGE_END: u64 = 0xFFFF_FFFF;
+
+/// The lineage (a login's second) of a version.
+fn lineage_of(version: u64) -> u64 {
+    version >> 32
+}
+
+/// The version of a new login answered at `now_ms`: a lineage of its second, kept above every
+/// lineage known (`last_known`), so that a new login is newer than anything before it even if
+/// the clock stepped back.
+fn new_lineage(now_ms: u64, last_known: u64) -> u64 {
+    let lineage = (now_ms / 1000).max(lineage_of(last_known).saturating_add(1));
+    lineage.min(u64::from(u32::MAX)) << 32
 }
 
 #[cfg(test)]
@@ -892,22 +942,27 @@ pub(crate) mod tests {
         assert_eq!(s.refresh_token().map(RefreshToken::expose), Some("r2"));
     }
 
-    fn shared(received_at_ms: u64, refresh: &str) -> SharedSession {
+    /// Another tab's session of `version`, received at `received_at_ms`.
+    fn shared(version: u64, received_at_ms: u64, refresh: &str) -> SharedSession {
         SharedSession {
             access_token: AccessToken::new("access-from-other-tab".into()),
             refresh_token: Some(RefreshToken::new(refresh.into())),
-            lineage: received_at_ms,
+            version,
             received_at_ms,
             expires_at_ms: Some(received_at_ms + 65 * S),
         }
     }
 
+    /// Now, for adoptions: a few minutes after login.
+    const NOW: u64 = T0 + 300 * S;
+
     #[test]
     fn tabs_adopt_only_newer_sessions_and_share_the_deadline() {
         let mut a = logged_in(policy(), 65.0);
         let mut b = Session::new(policy());
+        let first = a.version().unwrap();
         assert!(
-            b.adopt(a.share().unwrap()),
+            b.adopt(a.share().unwrap(), NOW),
             "a new tab takes the live session"
         );
         assert_eq!(b.version(), a.version());
@@ -920,14 +975,19 @@ pub(crate) mod tests {
         // A renews; B adopts the newer tokens; the older copy is ignored.
         let id = a.start_renewal().unwrap();
         assert!(a.renewal_succeeded(id, grant(65.0, Some("r2")), T0 + 33 * S));
-        assert!(b.adopt(a.share().unwrap()));
+        assert_eq!(
+            a.version(),
+            Some(first + 1),
+            "a renewal is the next version"
+        );
+        assert!(b.adopt(a.share().unwrap(), NOW));
         assert_eq!(b.refresh_token().map(RefreshToken::expose), Some("r2"));
         assert!(
-            !b.adopt(shared(T0, "r1")),
+            !b.adopt(shared(first, T0, "r1"), NOW),
             "an older session never replaces a newer one"
         );
         assert!(
-            !b.adopt(a.share().unwrap()),
+            !b.adopt(a.share().unwrap(), NOW),
             "the same version twice is one adoption"
         );
         assert_eq!(b.refresh_token().map(RefreshToken::expose), Some("r2"));
@@ -937,7 +997,8 @@ pub(crate) mod tests {
     fn a_renewal_overtaken_by_another_tab_is_superseded() {
         let mut s = logged_in(policy(), 65.0);
         let id = s.start_renewal().unwrap();
-        assert!(s.adopt(shared(T0 + 33 * S, "r2")));
+        let next = s.version().unwrap() + 1;
+        assert!(s.adopt(shared(next, T0 + 33 * S, "r2"), NOW));
         assert!(s.renewal_superseded(id));
         assert!(
             !s.renewal_succeeded(id, grant(65.0, Some("late")), T0 + 34 * S),
@@ -957,23 +1018,60 @@ pub(crate) mod tests {
         let mut first = logged_in(relogin.clone(), 3600.0);
         let shared = first.share().unwrap();
         let mut other = Session::new(relogin);
-        assert!(other.adopt(shared));
+        assert!(other.adopt(shared, NOW));
         assert!(other.credentials().is_none());
         // ...keeps them when it adopts a renewal of its own login...
         let renewed = SharedSession {
+            version: other.version().unwrap() + 1,
             received_at_ms: T0 + 10 * S,
             ..other.share().unwrap()
         };
-        assert!(first.adopt(renewed));
+        assert!(first.adopt(renewed, NOW));
         assert!(first.credentials().is_some());
         // ...and drops them for another login's tokens.
         let another = SharedSession {
-            lineage: T0 + 20 * S,
+            version: ((T0 + 20 * S) / 1000) << 32,
             received_at_ms: T0 + 20 * S,
             ..first.share().unwrap()
         };
-        assert!(first.adopt(another));
+        assert!(first.adopt(another, NOW));
         assert!(first.credentials().is_none());
+    }
+
+    #[test]
+    fn versions_are_counters_a_logout_ends_its_lineage_and_no_message_pins_them() {
+        let mut a = logged_in(policy(), 65.0);
+        let login = a.version().unwrap();
+        assert_eq!(login, (T0 / 1000) << 32);
+        // A renewal after the clock stepped back an hour is still the next version.
+        let id = a.start_renewal().unwrap();
+        assert!(a.renewal_succeeded(id, grant(65.0, Some("r2")), T0 - 3600 * S));
+        assert_eq!(a.version(), Some(login + 1));
+        // B holds the login's tokens; A logs out: the logout ends B's lineage...
+        let mut b = Session::new(policy());
+        assert!(b.adopt(shared(login, T0, "r1"), NOW));
+        a.end(EndReason::User);
+        assert!(b.ended_elsewhere(a.last_known()));
+        b.end(EndReason::OtherTab);
+        // ...and A never takes that lineage's tokens again, even renewed by a tab that missed
+        // the logout (back from the back/forward cache).
+        assert!(!a.adopt(shared(login + 7, T0 + 60 * S, "late"), NOW));
+        // A new login is newer than everything before it, even with the clock stepped back.
+        a.establish(grant(65.0, Some("r3")), None, T0 - 7200 * S);
+        assert!(a.version().unwrap() > login + 7);
+        // A lineage from the far future is refused: it would pin the versions.
+        let mut c = Session::new(policy());
+        let forged = ((NOW / 1000) + 3600) << 32;
+        assert!(!c.adopt(shared(forged, NOW, "forged"), NOW));
+        // A huge counter in a real lineage does not pin anything: renewals go on from it.
+        assert!(c.adopt(shared(login | 0xFFFF_FF00, NOW, "high"), NOW));
+        let id = c.start_renewal().unwrap();
+        assert!(c.renewal_succeeded(id, grant(65.0, None), NOW));
+        assert_eq!(c.version(), Some((login | 0xFFFF_FF00) + 1));
+        // A stale logout (an older lineage) does not end a newer session.
+        let mut d = logged_in(policy(), 65.0);
+        assert!(!d.ended_elsewhere(((T0 / 1000) - 10) << 32 | 0xFFFF_FFFF));
+        assert!(d.is_authenticated());
     }
 
     #[test]
