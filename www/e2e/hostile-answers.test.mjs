@@ -84,3 +84,18 @@ describe("bounded reads", () => {
   }
 });
 
+
+describe("Retry-After", () => {
+  test("a 503 from the refresh endpoint with Retry-After: 120 puts the next renewal two minutes out, not one second", { timeout: 20_000 }, async () => {
+    const { page } = await env.newPage();
+    await page.evaluate((credentials) => e2e.client().login(credentials), { email: "maria.oliveira@exemplo.com", senha: "S3nh4F0rt3!" });
+    await env.control("fail-refresh", { count: 1, mode: "503", retryAfter: 120 });
+    const outcome = await page.evaluate(async () => {
+      const renewed = await e2e.settle(auth.refresh());
+      return { renewed, inMs: auth.refreshAt - Date.now(), on: auth.isAuthenticated };
+    });
+    assert.equal(outcome.renewed.error?.code, "network");
+    assert.equal(outcome.on, true);
+    assert.ok(outcome.inMs > 110_000 && outcome.inMs <= 120_000, `next renewal in ${outcome.inMs} ms`);
+  });
+});

@@ -200,11 +200,18 @@ async fn fail_refresh(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let plan = match object(&body).and_then(|map| parse_fault_plan(&map)) {
-        Ok(plan) => plan,
+    let parsed = object(&body).and_then(|map| {
+        let retry_after = integer(&map, "retryAfter")?;
+        Ok((parse_fault_plan(&map)?, retry_after))
+    });
+    let (plan, retry_after) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return e.at(uri.path()),
     };
-    state.with(|b| b.refresh_faults = plan);
+    state.with(|b| {
+        b.refresh_faults = plan;
+        b.refresh_retry_after_s = retry_after;
+    });
     if matches!(plan, Some(p) if p.fault == Fault::Drop) {
         // See serve.rs: the dropped request must not travel on a reused connection.
         state.connections.close_idle();
@@ -451,6 +458,28 @@ mod tests {
         assert_eq!(c["refreshFailures"], 3);
         assert_eq!(c["refreshes"], 1);
         assert_eq!(c["reuseDetections"], 0);
+    }
+
+    #[tokio::test]
+    async fn fail_refresh_can_say_retry_after() {
+        let (router, _) = testing::app();
+        let (_, refresh) = login_maria(&router).await;
+        post(
+            &router,
+            "/__control/fail-refresh",
+            json!({"count": 1, "mode": "503", "retryAfter": 120}),
+            None,
+        )
+        .await;
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": refresh}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers[header::RETRY_AFTER], "120");
     }
 
     #[tokio::test]

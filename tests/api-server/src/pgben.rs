@@ -383,7 +383,17 @@ async fn refresh(
 ) -> Response {
     let path = uri.path();
     if let Some(failure) = faults::gate(&state, Endpoint::Refresh, conn).await {
-        return injected(failure, ApiError::invalid_refresh_token(), path);
+        let mut answer = injected(failure, ApiError::invalid_refresh_token(), path);
+        // `fail-refresh` with `retryAfter`: the 500/503 says when to come back.
+        let retry_after = state.with(|b| b.refresh_retry_after_s);
+        if let (Some(s), Injected::Status(_)) = (retry_after, failure) {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&s.to_string()) {
+                answer
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        return answer;
     }
     let settings = state.settings();
     let from_body = serde_json::from_slice::<Value>(&body)

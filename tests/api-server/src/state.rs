@@ -245,6 +245,8 @@ pub struct Bookkeeping {
     pub uploads: HashMap<String, Upload>,
     /// Pending refresh failures.
     pub refresh_faults: Option<FaultPlan>,
+    /// `Retry-After` (s) on the injected 500/503 answers of `fail-refresh`, if asked for.
+    pub refresh_retry_after_s: Option<u64>,
     /// Pending login failures.
     pub login_faults: Option<FaultPlan>,
     /// Counted requests in arrival order, the last [`JOURNAL_LIMIT`].
