@@ -1584,6 +1584,13 @@ mod tests {
         }
     }
 
+    /// Whether `effects` hold one that matches the pattern.
+    macro_rules! has {
+        ($effects:expr, $($pattern:tt)+) => {
+            $effects.iter().any(|e| matches!(e, $($pattern)+))
+        };
+    }
+
     fn drain(c: &mut Client) -> Vec<Effect> {
         core::iter::from_fn(|| c.poll()).collect()
     }
@@ -1628,9 +1635,10 @@ mod tests {
         c.answered(op, ok("a1", "r1", 3600.0));
         let effects = drain(&mut c);
         assert_eq!(settled(&effects), [(1, "done".into())]);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Login { restored: false }))));
+        assert!(has!(
+            effects,
+            Effect::Emit(Event::Login { restored: false })
+        ));
         c
     }
 
@@ -1666,9 +1674,7 @@ mod tests {
             .filter(|e| matches!(e, Effect::Send(_, g) if *g == c.session().generation()))
             .count();
         assert_eq!(resent, 50);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Refresh))));
+        assert!(has!(effects, Effect::Emit(Event::Refresh)));
     }
 
     #[test]
@@ -1685,7 +1691,7 @@ mod tests {
             .filter(|e| matches!(e, Effect::Emit(Event::Logout(EndReason::RefreshRejected))))
             .count();
         assert_eq!(logouts, 1);
-        assert!(effects.iter().any(|e| matches!(e, Effect::Redirect)));
+        assert!(has!(effects, Effect::Redirect));
         assert!(!c.session().is_authenticated());
     }
 
@@ -1698,9 +1704,7 @@ mod tests {
         c.answered(op, status(503));
         let effects = drain(&mut c);
         assert_eq!(settled(&effects), [(2, "network".into())]);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Error(_)))));
+        assert!(has!(effects, Effect::Emit(Event::Error(_))));
         let at = effects.iter().rev().find_map(|e| match e {
             Effect::Timer(at) => Some(*at),
             _ => None,
@@ -1773,9 +1777,7 @@ mod tests {
         c.locks_held(query, [newer.as_str()]);
         let effects = drain(&mut c);
         assert!(requests(&effects).is_empty());
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Ask))));
+        assert!(has!(effects, Effect::Post(Message::Ask)));
         // Its broadcast arrives: adopted, the lock released, refresh() resolves.
         c.message(Message::Session(crate::core::SharedSession {
             access_token: AccessToken::new("a2".into()),
@@ -1785,9 +1787,7 @@ mod tests {
             expires_at_ms: Some(T0 + 3_600_000),
         }));
         let effects = drain(&mut c);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
+        assert!(has!(effects, Effect::Release(op) if *op == lock));
         assert_eq!(settled(&effects), [(2, "done".into())]);
         assert!(
             requests(&effects).is_empty(),
@@ -1821,9 +1821,7 @@ mod tests {
         c.answered(op, ok("a2", "r2", 3600.0));
         let effects = drain(&mut c);
         // The new tokens go to the other tabs and a marker is requested; the lock is still held.
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Session(_)))));
+        assert!(has!(effects, Effect::Post(Message::Session(_))));
         let marker = effects
             .iter()
             .find_map(|e| match e {
@@ -1840,15 +1838,11 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert!(!effects
-            .iter()
-            .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
+        assert!(!has!(effects, Effect::Release(op) if *op == lock));
         assert!(settled(&effects).is_empty());
         c.lock_granted(marker);
         let effects = drain(&mut c);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
+        assert!(has!(effects, Effect::Release(op) if *op == lock));
         assert_eq!(settled(&effects), [(2, "done".into())]);
     }
 
@@ -1861,9 +1855,7 @@ mod tests {
         c.refresh(Caller(2));
         let effects = drain(&mut c);
         assert!(requests(&effects).is_empty());
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Need { version: v }) if *v == version)));
+        assert!(has!(effects, Effect::Post(Message::Need { version: v }) if *v == version));
         let sleep = effects
             .iter()
             .find_map(|e| match e {
@@ -1888,13 +1880,9 @@ mod tests {
         let mut c = logged_in(true, true);
         c.logout(Caller(2));
         let effects = drain(&mut c);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Logout { .. }))));
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Logout(EndReason::User)))));
-        assert!(!effects.iter().any(|e| matches!(e, Effect::Redirect)));
+        assert!(has!(effects, Effect::Post(Message::Logout { .. })));
+        assert!(has!(effects, Effect::Emit(Event::Logout(EndReason::User))));
+        assert!(!has!(effects, Effect::Redirect));
         let out = requests(&effects);
         assert_eq!(out[0].1, "http://127.0.0.1:8080/v1/auth/logout");
         assert!(
@@ -1908,12 +1896,11 @@ mod tests {
         let version = c.session().version().unwrap() | 0xFFFF_FFFF;
         c.message(Message::Logout { version });
         let effects = drain(&mut c);
-        assert!(!effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Logout { .. }))));
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Logout(EndReason::OtherTab)))));
+        assert!(!has!(effects, Effect::Post(Message::Logout { .. })));
+        assert!(has!(
+            effects,
+            Effect::Emit(Event::Logout(EndReason::OtherTab))
+        ));
     }
 
     #[test]
@@ -1949,9 +1936,7 @@ mod tests {
             requests(&effects).is_empty(),
             "the stale renewal presented r9"
         );
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Release(op) if *op == lock)));
+        assert!(has!(effects, Effect::Release(op) if *op == lock));
         assert!(settled(&effects).iter().any(|(caller, _)| *caller == 2));
     }
 
@@ -1993,9 +1978,7 @@ mod tests {
         b.refresh(Caller(2));
         let effects = drain(&mut b);
         assert!(requests(&effects).is_empty());
-        assert!(!effects
-            .iter()
-            .any(|e| matches!(e, Effect::Lock { shared: false, .. })));
+        assert!(!has!(effects, Effect::Lock { shared: false, .. }));
         let need = effects
             .into_iter()
             .find_map(|e| match e {
@@ -2006,9 +1989,7 @@ mod tests {
         // Tab A hears it and renews with its credentials (its own turn: the refresh lock).
         a.message(need);
         let effects = drain(&mut a);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Lock { shared: false, .. })));
+        assert!(has!(effects, Effect::Lock { shared: false, .. }));
     }
 
     #[test]
@@ -2023,10 +2004,8 @@ mod tests {
         let effects = drain(&mut c);
         assert_eq!(settled(&effects), [(1, "not_authenticated".into())]);
         assert!(!c.session().is_authenticated());
-        assert!(!effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Session(_)))));
-        assert!(!effects.iter().any(|e| matches!(e, Effect::Emit(_))));
+        assert!(!has!(effects, Effect::Post(Message::Session(_))));
+        assert!(!has!(effects, Effect::Emit(_)));
     }
 
     #[test]
@@ -2061,9 +2040,7 @@ mod tests {
         c.restore(Caller(1));
         c.restore(Caller(2));
         let effects = drain(&mut c);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Ask))));
+        assert!(has!(effects, Effect::Post(Message::Ask)));
         let sleep = effects
             .iter()
             .find_map(|e| match e {
@@ -2094,9 +2071,10 @@ mod tests {
         }));
         let effects = drain(&mut c);
         assert_eq!(settled(&effects), [(1, "true".into())]);
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Emit(Event::Login { restored: false }))));
+        assert!(has!(
+            effects,
+            Effect::Emit(Event::Login { restored: false })
+        ));
     }
 
     #[test]
@@ -2104,17 +2082,13 @@ mod tests {
         let mut c = logged_in(true, true);
         c.wake(Wake::Hidden);
         let effects = drain(&mut c);
-        assert!(effects.iter().any(|e| matches!(e, Effect::Channel(false))));
-        assert!(effects.iter().any(|e| matches!(e, Effect::Release(_))));
+        assert!(has!(effects, Effect::Channel(false)));
+        assert!(has!(effects, Effect::Release(_)));
         c.wake(Wake::Resumed);
         let effects = drain(&mut c);
-        assert!(effects.iter().any(|e| matches!(e, Effect::Channel(true))));
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Post(Message::Ask))));
-        assert!(effects
-            .iter()
-            .any(|e| matches!(e, Effect::Lock { shared: true, .. })));
+        assert!(has!(effects, Effect::Channel(true)));
+        assert!(has!(effects, Effect::Post(Message::Ask)));
+        assert!(has!(effects, Effect::Lock { shared: true, .. }));
     }
 
     #[test]

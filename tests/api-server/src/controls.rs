@@ -460,24 +460,24 @@ mod tests {
         assert_eq!(c["reuseDetections"], 0);
     }
 
+    /// Sets the pending refresh faults to `plan`.
+    async fn plan_refresh_faults(router: &Router, plan: Value) {
+        post(router, "/__control/fail-refresh", plan, None).await;
+    }
+
+    /// PGBen's refresh with `token`.
+    async fn refresh_with(router: &Router, token: &str) -> testing::Reply {
+        let body = json!({ "refreshToken": token });
+        post(router, "/v1/auth/refresh-token", body, None).await
+    }
+
     #[tokio::test]
     async fn fail_refresh_can_say_retry_after() {
         let (router, _) = testing::app();
         let (_, refresh) = login_maria(&router).await;
-        post(
-            &router,
-            "/__control/fail-refresh",
-            json!({"count": 1, "mode": "503", "retryAfter": 120}),
-            None,
-        )
-        .await;
-        let r = post(
-            &router,
-            "/v1/auth/refresh-token",
-            json!({"refreshToken": refresh}),
-            None,
-        )
-        .await;
+        let plan = json!({"count": 1, "mode": "503", "retryAfter": 120});
+        plan_refresh_faults(&router, plan).await;
+        let r = refresh_with(&router, &refresh).await;
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers[header::RETRY_AFTER], "120");
     }
@@ -486,32 +486,15 @@ mod tests {
     async fn fail_refresh_delay_waits_then_answers() {
         let (router, _) = testing::app();
         let (_, refresh) = login_maria(&router).await;
-        post(
-            &router,
-            "/__control/fail-refresh",
-            json!({"count": 1, "mode": "delay", "delayMs": 300}),
-            None,
-        )
-        .await;
+        let plan = json!({"count": 1, "mode": "delay", "delayMs": 300});
+        plan_refresh_faults(&router, plan).await;
         let started = std::time::Instant::now();
-        let r = post(
-            &router,
-            "/v1/auth/refresh-token",
-            json!({"refreshToken": refresh}),
-            None,
-        )
-        .await;
+        let r = refresh_with(&router, &refresh).await;
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert_eq!(r.status, StatusCode::OK);
         let next = r.json()["refreshToken"].as_str().unwrap().to_owned();
         let started = std::time::Instant::now();
-        let r = post(
-            &router,
-            "/v1/auth/refresh-token",
-            json!({"refreshToken": next}),
-            None,
-        )
-        .await;
+        let r = refresh_with(&router, &next).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(started.elapsed() < Duration::from_millis(300));
         let c = testing::counters(&router).await;
