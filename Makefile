@@ -51,9 +51,14 @@ e2e: pkg server
 	cd www && npm run e2e
 
 ## Longer runs than `make test`: the core's property tests (tests/properties.rs) with 200,000
-## random cases each (SOAK_CASES to change it).
-soak: setup
+## random cases each (SOAK_CASES to change it), then the browser soak (www/e2e/soak.test.mjs)
+## with 10,000 refresh cycles (SOAK_CYCLES; SOAK_SEED replays a plan). Figures go to
+## target/soak/browser.json.
+soak: pkg server
 	PROPTEST_CASES=$${SOAK_CASES:-200000} cargo test --release --test properties
+	mkdir -p target/soak
+	cd www && SOAK_CYCLES=$${SOAK_CYCLES:-10000} SOAK_REPORT=$(CURDIR)/target/soak/browser.json \
+		node --test --test-reporter=tap e2e/soak.test.mjs
 
 ## Benchmarks side by side with the peers; writes BENCHMARKS.md (BENCH_QUICK=1: a short run).
 ## Measurement only: no figure is asserted.

@@ -276,11 +276,15 @@ enum Pending {
     Logout(Caller),
 }
 
-/// The marker lock: the version it names, and whether it was granted.
+/// The marker lock: the version it names (of tokens, or the end of a lineage), and the refresh
+/// lock to release once it is granted.
 #[derive(Debug)]
 struct Marker {
     op: Op,
     version: u64,
+    /// A refused renewal's refresh lock: released only when the end marker is held, so that the
+    /// next tab to take the lock sees the session ended (DESIGN rule 11).
+    then_release: Option<Op>,
 }
 
 /// One tab's client: the session, the flows in progress and the effects queued.
@@ -602,8 +606,9 @@ impl Client {
         if self.restore_marking(op) {
             return self.restore_marked();
         }
-        if self.marker.as_ref().is_some_and(|m| m.op == op) {
-            return;
+        if let Some(marker) = self.marker.as_mut().filter(|m| m.op == op) {
+            let lock = marker.then_release.take();
+            return self.release(lock);
         }
         if self.turn_of(op, |t| matches!(t, Turn::Locking(l) if *l == op)) {
             let query = self.op();
@@ -618,7 +623,7 @@ impl Client {
     /// The lock request `op` failed (or its holder went away).
     pub fn lock_failed(&mut self, op: Op) {
         if self.marker.as_ref().is_some_and(|m| m.op == op) {
-            self.marker = None;
+            self.drop_marker();
         }
         if let Some(i) = self.renewal_marking(op) {
             self.renewal_marked(i);
@@ -898,14 +903,16 @@ impl Client {
         failure: RefreshFailure,
         error: AuthError,
     ) {
-        self.release(lock);
         let renewal = self.renewals.swap_remove(i);
         let jitter = self.jitter();
         let verdict = self
             .session
             .renewal_failed(renewal.id, failure, self.now, jitter);
         let error = match verdict {
-            RefreshVerdict::Stale => AuthError::new(ErrorCode::NotAuthenticated),
+            RefreshVerdict::Stale => {
+                self.release(lock);
+                AuthError::new(ErrorCode::NotAuthenticated)
+            }
             RefreshVerdict::Rejected => {
                 let error = AuthError::new(ErrorCode::SessionExpired).with_server(
                     error.status,
@@ -913,9 +920,11 @@ impl Client {
                     error.server_message,
                 );
                 self.end_session(EndReason::RefreshRejected);
+                self.hold_end_marker(lock);
                 error
             }
             RefreshVerdict::Transient { .. } => {
+                self.release(lock);
                 self.arm_timer();
                 self.emit(Event::Error(error.clone()));
                 error
@@ -1384,9 +1393,7 @@ impl Client {
             let version = self.session.last_known();
             self.post(Message::Logout { version });
         }
-        if let Some(marker) = self.marker.take() {
-            self.effects.push_back(Effect::Release(marker.op));
-        }
+        self.drop_marker();
         self.versions_changed();
         self.emit(Event::Logout(reason));
         if reason.redirects_to_login() && self.config.login_url.is_some() {
@@ -1425,9 +1432,7 @@ impl Client {
         self.peers.clear();
         self.channel_open = false;
         self.effects.push_back(Effect::Channel(false));
-        if let Some(marker) = self.marker.take() {
-            self.effects.push_back(Effect::Release(marker.op));
-        }
+        self.drop_marker();
         self.versions_changed();
     }
 
@@ -1461,10 +1466,45 @@ impl Client {
             name,
             shared: true,
         });
-        if let Some(previous) = self.marker.replace(Marker { op, version }) {
-            self.effects.push_back(Effect::Release(previous.op));
-        }
+        self.drop_marker();
+        self.marker = Some(Marker {
+            op,
+            version,
+            then_release: None,
+        });
         Some(op)
+    }
+
+    /// After a refused renewal: holds the marker of the lineage's end (the logout version),
+    /// then releases the refresh `lock`. A tab that was waiting for the lock finds a marker
+    /// newer than its tokens, asks, and hears of the logout instead of presenting the refresh
+    /// token the server just refused. Without markers the lock is released at once.
+    fn hold_end_marker(&mut self, lock: Option<Op>) {
+        if lock.is_none() || !self.locks || !self.channel_open {
+            return self.release(lock);
+        }
+        let op = self.op();
+        let version = self.session.last_known();
+        let name = version_marker_name(&self.api_origin, version);
+        self.effects.push_back(Effect::Lock {
+            op,
+            name,
+            shared: true,
+        });
+        self.drop_marker();
+        self.marker = Some(Marker {
+            op,
+            version,
+            then_release: lock,
+        });
+    }
+
+    /// Releases the marker, and the refresh lock waiting on it if any.
+    fn drop_marker(&mut self) {
+        if let Some(marker) = self.marker.take() {
+            self.effects.push_back(Effect::Release(marker.op));
+            self.release(marker.then_release);
+        }
     }
 
     fn add_peer(&mut self, id: f64) {
@@ -1844,6 +1884,81 @@ mod tests {
         let effects = drain(&mut c);
         assert!(has!(effects, Effect::Release(op) if *op == lock));
         assert_eq!(settled(&effects), [(2, "done".into())]);
+    }
+
+    /// Takes the refresh lock and answers the markers query with `held`: the effects after.
+    fn renewal_turn(c: &mut Client, held: &[&str]) -> (Op, Vec<Effect>) {
+        c.refresh(Caller(2));
+        let lock = drain(c)
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Lock { op, .. } => Some(op),
+                _ => None,
+            })
+            .expect("the refresh lock is requested");
+        c.lock_granted(lock);
+        let query = drain(c)
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Query(op) => Some(op),
+                _ => None,
+            })
+            .expect("the markers are queried");
+        c.locks_held(query, held.iter().copied());
+        (lock, drain(c))
+    }
+
+    #[test]
+    fn a_refused_renewal_holds_the_end_marker_before_releasing_the_lock_so_the_next_tab_never_presents_the_refused_token(
+    ) {
+        // Tab A renews and the server refuses: A's session ends.
+        let mut a = logged_in(true, true);
+        let mut b = logged_in(true, true);
+        let (lock, effects) = renewal_turn(&mut a, &[]);
+        let (op, _) = requests(&effects)[0].clone();
+        a.answered(op, status(401));
+        let effects = drain(&mut a);
+        assert!(has!(effects, Effect::Post(Message::Logout { .. })));
+        assert!(has!(
+            effects,
+            Effect::Emit(Event::Logout(EndReason::RefreshRejected))
+        ));
+        // The refresh lock is held until the marker of the lineage's end is.
+        assert!(!has!(effects, Effect::Release(op) if *op == lock));
+        let (marker, name) = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Lock {
+                    op,
+                    name,
+                    shared: true,
+                } => Some((*op, name.clone())),
+                _ => None,
+            })
+            .expect("an end marker is requested");
+        let end = a.session().last_known();
+        assert!(name.ends_with(&alloc::format!(":v:{end}")), "{name}");
+        a.lock_granted(marker);
+        assert!(has!(drain(&mut a), Effect::Release(op) if *op == lock));
+
+        // Tab B, next to take the lock, sees the end marker: it asks instead of renewing...
+        let (_, effects) = renewal_turn(&mut b, &[name.as_str()]);
+        assert!(requests(&effects).is_empty(), "B presented the refused refresh token");
+        assert!(has!(effects, Effect::Post(Message::Ask)));
+        // ...and A's answer ends B's session too.
+        a.message(Message::Ask);
+        let answer = drain(&mut a)
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Post(m @ Message::Logout { .. }) => Some(m),
+                _ => None,
+            })
+            .expect("A answers with its logout");
+        b.message(answer);
+        let effects = drain(&mut b);
+        assert!(has!(effects, Effect::Emit(Event::Logout(EndReason::OtherTab))));
+        assert!(requests(&effects).is_empty());
+        assert!(!b.session().is_authenticated());
     }
 
     #[test]
