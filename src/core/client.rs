@@ -1943,7 +1943,10 @@ mod tests {
 
         // Tab B, next to take the lock, sees the end marker: it asks instead of renewing...
         let (_, effects) = renewal_turn(&mut b, &[name.as_str()]);
-        assert!(requests(&effects).is_empty(), "B presented the refused refresh token");
+        assert!(
+            requests(&effects).is_empty(),
+            "B presented the refused refresh token"
+        );
         assert!(has!(effects, Effect::Post(Message::Ask)));
         // ...and A's answer ends B's session too.
         a.message(Message::Ask);
@@ -1956,7 +1959,10 @@ mod tests {
             .expect("A answers with its logout");
         b.message(answer);
         let effects = drain(&mut b);
-        assert!(has!(effects, Effect::Emit(Event::Logout(EndReason::OtherTab))));
+        assert!(has!(
+            effects,
+            Effect::Emit(Event::Logout(EndReason::OtherTab))
+        ));
         assert!(requests(&effects).is_empty());
         assert!(!b.session().is_authenticated());
     }
