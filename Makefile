@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: setup pkg server demo test lint unit browser e2e size soak bench clean
+.PHONY: setup pkg pack server demo test lint unit browser e2e size types soak bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,12 @@ setup:
 pkg: setup
 	wasm-pack build --release --target web
 	node scripts/pack.mjs
+
+## The npm tarball of pkg/: authfetch-<version>.tgz at the repository root (what the README
+## installs).
+pack: pkg
+	rm -f authfetch-*.tgz
+	cd pkg && npm pack --pack-destination .. --loglevel=warn
 
 ## The reference API server (tests/api-server).
 server: setup
@@ -28,8 +34,8 @@ demo: pkg server
 
 ## Every test: formatting and lints, the core and server (cargo test), the browser edge
 ## (wasm-pack test in headless Chromium), the size budget of pkg/ (size-budget.json), the
-## end-to-end suite (Chromium against the server).
-test: setup lint unit browser size e2e
+## end-to-end suite (Chromium against the server), the typed-usage test of the packed tarball.
+test: setup lint unit browser size types e2e
 
 lint: setup
 	cargo fmt --all -- --check
@@ -47,7 +53,12 @@ browser: setup
 size: pkg
 	node --test --test-reporter=tap tests/size/
 
-e2e: pkg server
+## The tarball in a strict TypeScript app: the README's examples compile, the types match the
+## runtime (tests/types).
+types: pack
+	bash tests/types/run.sh
+
+e2e: pack server
 	cd www && npm run e2e
 
 ## Longer runs than `make test`: the core's property tests (tests/properties.rs) with 200,000

@@ -6,14 +6,17 @@
 //    both the wasm and the glue, are kilobytes that gzip cannot squeeze (the hashes are random).
 // 2. The glue (pkg/authfetch.js) is rewritten with wasm-opt's rename map, then minified by
 //    esbuild — as a bundler would, and as every peer in the size table is measured.
-// 3. The `.d.ts` files get the same export names, so they still describe the files.
+// 3. The package's entry and types (js/index.js, js/index.d.ts) are added — the entry minified
+//    too — with the license files and the changelog, and package.json is rewritten: an `exports`
+//    map, `sideEffects: false`, `engines`. wasm-bindgen's own `.d.ts` files are dropped: they
+//    name minified internals, not what a user calls.
 //
 // Every name of the map must be found where wasm-bindgen put it, or the script fails: a glue
 // that silently calls a renamed export would only fail in the browser.
 //
 // Usage: node scripts/pack.mjs [pkg-dir]   (the Makefile's `pkg` target runs it)
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +63,7 @@ const before = readFileSync(WASM);
 const modules = importModules(before);
 if (!modules.has(MODULE)) {
   console.log("pack: pkg/ is already packed");
+  writeEntry();
   process.exit(0);
 }
 if (modules.size !== 1) fail(`unexpected import modules ${[...modules].join(", ")}`);
@@ -89,20 +93,46 @@ if (leftover) fail(`exports not renamed: ${[...new Set(leftover)].join(", ")}`);
 const { code } = esbuild.transformSync(glue, { minify: true, format: "esm", target: "es2020" });
 writeFileSync(GLUE, code);
 
-// The type files name the wasm's exports (`InitOutput`, authfetch_bg.wasm.d.ts).
-for (const file of [GLUE_TYPES, WASM_TYPES]) {
-  const text = renameAll(
-    readFileSync(file, "utf8"),
-    exports,
-    (n) => new RegExp(`(?<=(readonly|export const) )${n}(?=:)`, "g"),
-    "export",
-    { required: false },
-  );
-  writeFileSync(file, text);
-}
+writeEntry();
 
 const after = readFileSync(WASM);
 console.log(
   `pack: wasm ${before.length} → ${after.length} bytes, glue ${code.length} bytes (minified), ` +
     `${imports.length} imports and ${exports.length} exports renamed`,
 );
+
+/** Step 3: the entry, its types, the license files, the changelog and package.json. */
+function writeEntry() {
+  const entry = readFileSync(join(root, "js", "index.js"), "utf8");
+  const min = esbuild.transformSync(entry, { minify: true, format: "esm", target: "es2020" });
+  writeFileSync(join(pkg, "index.js"), min.code);
+  copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
+  // The glue's own type files name minified internals (`InitOutput`).
+  rmSync(GLUE_TYPES, { force: true });
+  rmSync(WASM_TYPES, { force: true });
+  const extra = ["LICENSE-MIT", "LICENSE-APACHE", "CHANGELOG.md"];
+  for (const file of extra) copyFileSync(join(root, file), join(pkg, file));
+  const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  const out = {
+    name: manifest.name,
+    version: manifest.version,
+    description: manifest.description,
+    license: manifest.license,
+    repository: manifest.repository,
+    keywords: manifest.keywords,
+    type: "module",
+    main: "./index.js",
+    module: "./index.js",
+    types: "./index.d.ts",
+    exports: {
+      ".": { types: "./index.d.ts", import: "./index.js", default: "./index.js" },
+      "./authfetch_bg.wasm": "./authfetch_bg.wasm",
+      "./package.json": "./package.json",
+    },
+    files: ["index.js", "index.d.ts", "authfetch.js", "authfetch_bg.wasm", "README.md", ...extra],
+    // Importing the package changes nothing global: bundlers may drop what an app does not use.
+    sideEffects: false,
+    engines: { node: ">=20" },
+  };
+  writeFileSync(join(pkg, "package.json"), JSON.stringify(out, null, 2) + "\n");
+}

@@ -1,11 +1,11 @@
 // The authfetch demo: one AuthClient for the PGBen API served by the reference server.
 // No framework, no build step. The page never sees a token: the library never exposes one.
 
-import init, { AuthClient } from "/pkg/authfetch.js";
+import { createAuthClient } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** @type {AuthClient | undefined} */
+/** @type {import("/pkg/index.js").AuthClient | undefined} */
 let auth;
 
 // ---------------------------------------------------------------- formatting
@@ -259,8 +259,7 @@ async function setUpTestControls() {
 
 async function main() {
   try {
-    await init();
-    auth = new AuthClient({ loginPath: "/v1/auth/login", refreshPath: "/v1/auth/refresh-token" });
+    auth = await createAuthClient({ loginPath: "/v1/auth/login", refreshPath: "/v1/auth/refresh-token" });
   } catch (e) {
     setStatus("session-status", "error", "failed to load authfetch");
     logEvent("error", `failed to load authfetch: ${describeError(e)}`);

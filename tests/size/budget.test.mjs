@@ -1,4 +1,4 @@
-// The size budget: pkg/ as `make pkg` ships it (wasm + glue, each gzip -9) must not weigh more
+// The size budget: pkg/ as `make pkg` ships it (wasm + glue + entry, each gzip -9) must not weigh more
 // than `gzipBytes` in size-budget.json at the repository root. Run by `make test` after `make pkg`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,9 +15,10 @@ const gzip = (file) => gzipSync(readFileSync(join(root, "pkg", file)), { level: 
 
 test(`pkg/ weighs at most ${budget} B gzip (wasm + glue)`, () => {
   const shipped = readdirSync(join(root, "pkg")).filter((f) => f.endsWith(".wasm") || f.endsWith(".js"));
-  assert.deepEqual(shipped.sort(), ["authfetch.js", "authfetch_bg.wasm"], "pkg/ ships other code files: count them here");
+  assert.deepEqual(shipped.sort(), ["authfetch.js", "authfetch_bg.wasm", "index.js"], "pkg/ ships other code files: count them here");
   const wasm = gzip("authfetch_bg.wasm");
-  const glue = gzip("authfetch.js");
-  console.log(`pkg/: wasm ${wasm} B + glue ${glue} B = ${wasm + glue} B gzip -9 (zlib); budget ${budget} B`);
+  // The glue and the entry (index.js) are JS a browser loads on import.
+  const glue = gzip("authfetch.js") + gzip("index.js");
+  console.log(`pkg/: wasm ${wasm} B + JS ${glue} B = ${wasm + glue} B gzip -9 (zlib); budget ${budget} B`);
   assert.ok(wasm + glue <= budget, `pkg/ is ${wasm + glue} B gzip, over the budget of ${budget} B by ${wasm + glue - budget} B`);
 });

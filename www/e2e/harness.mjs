@@ -49,16 +49,17 @@ process.on("exit", () => {
 });
 
 /**
- * Starts the reference server with test controls and waits for its listening line.
+ * Starts the reference server with test controls and waits for its listening line. `www` is the
+ * folder served at `/` (default: this repository's www/).
  * Resolves `{ port, foreignPort, origin, foreignOrigin, stop() }`.
  */
-export async function startServer({ port = 0, foreignPort = 0, host = "127.0.0.1", extraArgs = [] } = {}) {
+export async function startServer({ port = 0, foreignPort = 0, host = "127.0.0.1", www = `${REPO_ROOT}www`, extraArgs = [] } = {}) {
   const args = [
     "--host", host,
     "--port", String(port),
     "--foreign-port", String(foreignPort),
     "--test-controls",
-    "--www", `${REPO_ROOT}www`,
+    "--www", www,
     "--pkg", `${REPO_ROOT}pkg`,
     ...extraArgs,
   ];
