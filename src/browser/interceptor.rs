@@ -10,14 +10,15 @@
 //! in the core as slow-path calls, whose steps the driver carries out.
 use crate::core::call::speaks_for_api;
 use crate::core::client::Caller;
-use crate::core::{Call, CallStep, ErrorCode, TokenGeneration};
+use crate::core::{AuthError, Call, CallStep, TokenGeneration};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Request, Response};
 
-use super::client::{reject, Inner};
+use super::client::Inner;
 use super::driver::{dispatch, Handler, Kind, Pending};
+use super::error::to_js;
 use super::js::{get, global, set, url_allowed, Shared};
 use super::snapshot::Snapshot;
 
@@ -112,12 +113,13 @@ impl Inner {
 }
 
 /// What a call rejects with when `fetch` rejected with `cause`: the platform's `AbortError` as
-/// it is (an aborted call, as `fetch` does); anything else is `network`, with `cause` set.
+/// it is (an aborted call, as `fetch` does); anything else is `network` with the no-answer
+/// message (offline, server down or CORS), with `cause` set.
 pub(super) fn fetch_failed(cause: JsValue) -> JsValue {
     if get(&cause, "name").as_string().as_deref() == Some("AbortError") {
         return cause;
     }
-    let error = reject(ErrorCode::Network);
+    let error = to_js(&AuthError::no_answer(), None);
     set(&error, "cause", &cause);
     error
 }

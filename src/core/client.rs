@@ -681,7 +681,9 @@ impl Client {
 
     fn login_answered(&mut self, caller: Caller, credentials: Credentials, answer: Answer) {
         let (status, grant, server) = match answer {
-            Answer::Failed => return self.reject(caller, ErrorCode::Network),
+            Answer::Failed => {
+                return self.settle(caller, Outcome::Error(AuthError::no_answer(), false))
+            }
             Answer::Status {
                 status,
                 grant,
@@ -838,7 +840,7 @@ impl Client {
     fn renewal_answered(&mut self, i: usize, lock: Option<Op>, answer: Answer) {
         let (status, grant, server) = match answer {
             Answer::Failed => {
-                let error = AuthError::new(ErrorCode::Network);
+                let error = AuthError::no_answer();
                 return self.renewal_failed(i, lock, RefreshFailure::Network, error);
             }
             Answer::Status {
@@ -924,6 +926,7 @@ impl Client {
                 error
             }
             RefreshVerdict::Transient { .. } => {
+                let error = error.session_kept();
                 self.release(lock);
                 self.arm_timer();
                 self.emit(Event::Error(error.clone()));
@@ -1054,7 +1057,7 @@ impl Client {
         let (status, grant, server) = match answer {
             Answer::Failed => {
                 self.release(lock);
-                return self.restore_error(AuthError::new(ErrorCode::Network));
+                return self.restore_error(AuthError::no_answer());
             }
             Answer::Status {
                 status,
@@ -1574,9 +1577,14 @@ impl Client {
     }
 }
 
-/// An error of `code` carrying `status` and what the server said.
+/// An error of `code` carrying `status` and what the server said; `network` says the server
+/// answered with an error status.
 fn with_server(code: ErrorCode, status: u16, said: ServerSaid) -> AuthError {
-    AuthError::new(code).with_server(Some(status), said.code, said.message)
+    let error = match code {
+        ErrorCode::Network => AuthError::server_failed(),
+        _ => AuthError::new(code),
+    };
+    error.with_server(Some(status), said.code, said.message)
 }
 
 #[cfg(test)]
@@ -1752,6 +1760,74 @@ mod tests {
         let at = at.flatten().expect("a backoff retry is armed");
         assert!((T0 + 750..=T0 + 1000).contains(&at), "{at}");
         assert!(c.session().is_authenticated());
+    }
+
+    /// The error caller `caller` was rejected with among `effects`.
+    fn rejection(effects: &[Effect], caller: u32) -> AuthError {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Settle(c, Outcome::Error(error, _)) if c.0 == caller => Some(error.clone()),
+                _ => None,
+            })
+            .expect("the caller is rejected")
+    }
+
+    #[test]
+    fn a_login_without_an_answer_names_cors_and_claims_no_session() {
+        let mut c = Client::new(config(false), false, 0.5);
+        c.set_now(T0);
+        c.login(Caller(1), Credentials::new("{}".into()));
+        let (op, _) = requests(&drain(&mut c))[0].clone();
+        c.answered(op, Answer::Failed);
+        let e = rejection(&drain(&mut c), 1);
+        assert_eq!(e.code, ErrorCode::Network);
+        assert_eq!(e.status, None);
+        assert!(e.message.contains("no answer"), "{}", e.message);
+        assert!(e.message.contains("CORS"), "{}", e.message);
+        assert!(!e.message.contains("session"), "{}", e.message);
+        assert!(!c.session().is_authenticated());
+
+        // A 5xx is an answer: no CORS in its message, and still no session to keep.
+        c.login(Caller(2), Credentials::new("{}".into()));
+        let (op, _) = requests(&drain(&mut c))[0].clone();
+        c.answered(op, status(503));
+        let e = rejection(&drain(&mut c), 2);
+        assert_eq!((e.code, e.status), (ErrorCode::Network, Some(503)));
+        assert!(e.message.contains("error status"), "{}", e.message);
+        assert!(!e.message.contains("CORS"), "{}", e.message);
+        assert!(!e.message.contains("session"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_renewal_without_an_answer_names_cors_and_keeps_the_session() {
+        let mut c = logged_in(false, false);
+        c.refresh(Caller(2));
+        let (op, _) = requests(&drain(&mut c))[0].clone();
+        c.answered(op, Answer::Failed);
+        let effects = drain(&mut c);
+        let e = rejection(&effects, 2);
+        assert_eq!(e.code, ErrorCode::Network);
+        assert!(e.message.contains("CORS"), "{}", e.message);
+        assert!(
+            e.message.ends_with("; the session is kept"),
+            "{}",
+            e.message
+        );
+        assert!(has!(effects, Effect::Emit(Event::Error(ev)) if *ev == e));
+        assert!(c.session().is_authenticated());
+
+        // Its 5xx says the server answered, and that the session is kept.
+        c.set_now(T0 + 60_000);
+        c.refresh(Caller(3));
+        let (op, _) = requests(&drain(&mut c))[0].clone();
+        c.answered(op, status(500));
+        let e = rejection(&drain(&mut c), 3);
+        assert_eq!(e.status, Some(500));
+        assert_eq!(
+            e.message,
+            "the server answered with an error status; the session is kept"
+        );
     }
 
     #[test]

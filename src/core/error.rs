@@ -21,7 +21,8 @@ pub enum ErrorCode {
     NotAuthenticated,
     /// The session ended: refresh rejected, a retry still 401, or an invalid token.
     SessionExpired,
-    /// The network or the server failed (offline, DNS, 5xx, timeout); the session is kept.
+    /// The network or the server failed (offline, DNS, CORS, 5xx, timeout). A renewal that
+    /// fails so keeps the session; its message then says so.
     Network,
     /// A 2xx login or refresh answer without a usable access token.
     MalformedResponse,
@@ -65,7 +66,7 @@ impl ErrorCode {
             ErrorCode::AccountLocked => "the account is locked",
             ErrorCode::NotAuthenticated => "no session is held; the request was not sent",
             ErrorCode::SessionExpired => "the session has ended; sign in again",
-            ErrorCode::Network => "the network or the server failed; the session is kept",
+            ErrorCode::Network => "the network or the server failed",
             ErrorCode::MalformedResponse => "the server's answer holds no usable access token",
             ErrorCode::BodyNotReplayable => {
                 "the request needed a retry but its body was a one-shot stream"
@@ -73,6 +74,18 @@ impl ErrorCode {
         }
     }
 }
+
+/// `network` for a request that got no answer: `fetch` rejected, which is also how the browser
+/// reports a cross-origin answer that CORS did not allow.
+const NO_ANSWER: &str = "no answer from the server: offline, the server down, or blocked by \
+    CORS (the API must allow this page's origin and the Authorization and Content-Type headers)";
+
+/// `network` for an answer whose status is neither a success nor a refusal (5xx, mostly).
+const SERVER_FAILED: &str = "the server answered with an error status";
+
+/// Appended to a `network` or `malformed_response` message when a session is held and the
+/// failure did not end it.
+const SESSION_KEPT: &str = "; the session is kept";
 
 /// An authfetch failure. In JavaScript it becomes an `Error` with `name === "AuthError"` and the
 /// fields `code`, `status`, `serverCode`, `serverMessage` (and `key` for `invalid_config`).
@@ -95,9 +108,14 @@ pub struct AuthError {
 impl AuthError {
     /// An error with the code's default message and nothing else.
     pub fn new(code: ErrorCode) -> Self {
+        AuthError::with_message(code, code.default_message())
+    }
+
+    /// An error with this (static) message and nothing else.
+    fn with_message(code: ErrorCode, message: &str) -> Self {
         AuthError {
             code,
-            message: code.default_message().to_owned(),
+            message: message.to_owned(),
             status: None,
             server_code: None,
             server_message: None,
@@ -117,6 +135,26 @@ impl AuthError {
             key: Some(key.to_owned()),
             ..AuthError::new(ErrorCode::InvalidConfig)
         }
+    }
+
+    /// `network` for a request that got no answer (`fetch` rejected): the message names being
+    /// offline, the server being down and CORS as the possible causes, since the browser tells
+    /// them apart to nobody but its console.
+    pub fn no_answer() -> Self {
+        AuthError::with_message(ErrorCode::Network, NO_ANSWER)
+    }
+
+    /// `network` for an answer with a failing status (5xx, or one that is neither a success
+    /// nor a refusal); [`AuthError::with_server`] adds the status.
+    pub fn server_failed() -> Self {
+        AuthError::with_message(ErrorCode::Network, SERVER_FAILED)
+    }
+
+    /// The same error, its message ending "; the session is kept": for a failure while a
+    /// session is held that did not end it (a transient renewal failure).
+    pub fn session_kept(mut self) -> Self {
+        self.message.push_str(SESSION_KEPT);
+        self
     }
 
     /// The same error carrying the HTTP status and what the server said about itself.
@@ -201,6 +239,27 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("loginPath"));
         assert_eq!(e.message, "loginPath: is required");
         assert_eq!(e.to_string(), "invalid_config: loginPath: is required");
+    }
+
+    #[test]
+    fn network_messages_say_why_and_claim_no_session() {
+        let none = AuthError::no_answer();
+        assert_eq!(none.code, ErrorCode::Network);
+        assert!(none.message.starts_with("no answer from the server"));
+        assert!(none.message.contains("CORS"), "{}", none.message);
+        assert!(none.message.contains("Authorization"), "{}", none.message);
+        let failed = AuthError::server_failed();
+        assert_eq!(failed.code, ErrorCode::Network);
+        assert!(!failed.message.contains("CORS"), "{}", failed.message);
+        for e in [&none, &failed, &AuthError::new(ErrorCode::Network)] {
+            assert!(!e.message.contains("session"), "{}", e.message);
+        }
+        let kept = AuthError::no_answer().session_kept();
+        assert_eq!(kept.message, [NO_ANSWER, SESSION_KEPT].concat());
+        assert_eq!(
+            AuthError::server_failed().session_kept().to_string(),
+            "network: the server answered with an error status; the session is kept"
+        );
     }
 
     #[test]

@@ -29,16 +29,18 @@ export function sizesOf(buf) {
 
 const add = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.brotli + b.brotli });
 
-/** `{ wasm, glue, total, glueMin, totalMin, peers: [{id, label, ...sizes}] }` (each file compressed on its own). */
+/** `{ wasm, glue, entry, total, glueMin, totalMin, peers: [{id, label, ...sizes}] }` (each file
+ *  compressed on its own; `entry` is pkg/index.js, the module an app imports). */
 export async function measureSizes(repoRoot) {
   const wasm = sizesOf(await readFile(`${repoRoot}pkg/authfetch_bg.wasm`));
   const glue = sizesOf(await readFile(`${repoRoot}pkg/authfetch.js`));
+  const entry = sizesOf(await readFile(`${repoRoot}pkg/index.js`));
   const glueMin = sizesOf(await readFile(`${DIST_DIR}${AUTHFETCH_GLUE_MIN}`));
   const peers = [];
   for (const peer of PEERS) {
     peers.push({ id: peer.id, label: peer.label, packages: peer.packages, ...sizesOf(await readFile(`${DIST_DIR}${peer.file}`)) });
   }
-  return { wasm, glue, total: add(wasm, glue), glueMin, totalMin: add(wasm, glueMin), peers };
+  return { wasm, glue, entry, total: add(add(wasm, glue), entry), glueMin, totalMin: add(add(wasm, glueMin), entry), peers };
 }
 
 /** Versions of the peers as installed in www/bench/node_modules. */

@@ -5,7 +5,7 @@ const MINUS_WRAPPER_GOAL_MS = 0.05; // authfetch above the minimal JS wrapper, s
 const CONCURRENT_GOAL = 1.02; // authfetch / raw fetch at concurrency 32
 const CONSTRUCT_GOAL_MS = 1;
 const INIT_CONSTRUCT_GOAL_MS = 10;
-const SIZE_TARGET_BYTES = 18_000; // wasm + glue, gzip
+const SIZE_TARGET_BYTES = 18_000; // wasm + glue + entry, gzip
 const SIZE_AIM_BYTES = 8 * 1024;
 const FLAT_HEAP_BYTES_PER_10K = 16 * 1024;
 
@@ -136,7 +136,7 @@ function goalsTable({ results }) {
     ].map(([goal, bound]) =>
       atMostRow(
         goal,
-        `wasm + glue ≤ ${int(bound)} B gzip`,
+        `wasm + JS ≤ ${int(bound)} B gzip`,
         size,
         (sz) => sz.total.gzip,
         bound,
@@ -240,7 +240,7 @@ function sizeSection(size) {
     "next to each peer bundled by esbuild " +
       `${size.versions.esbuild} (minified ESM for the browser, the package's main entry re-exported whole: \`export * as lib from "pkg"\`).`,
     "gzip is zlib at level 9 (`gzip -9` without the file name header); brotli is Node's `brotliCompressSync` at quality 11.",
-    "**Baseline: authfetch (wasm + glue), gzip.**",
+    "**Baseline: authfetch (wasm + glue + entry), gzip.**",
     "",
     "| package | version | raw (B) | gzip -9 (B) | brotli 11 (B) | gzip ratio to authfetch |",
     "| --- | --- | ---: | ---: | ---: | ---: |",
@@ -249,7 +249,8 @@ function sizeSection(size) {
   const row = (name, version, s, r) => `| ${name} | ${version} | ${bytes(s.raw)} | ${bytes(s.gzip)} | ${bytes(s.brotli)} | ${r} |`;
   out.push(row("&nbsp;&nbsp;`authfetch_bg.wasm`", "", size.wasm, "—"));
   out.push(row("&nbsp;&nbsp;`authfetch.js` (glue, as shipped)", "", size.glue, "—"));
-  out.push(row("**authfetch (wasm + glue)**", "pkg/", size.total, "**1.00×**"));
+  if (size.entry) out.push(row("&nbsp;&nbsp;`index.js` (the entry: init, createAuthClient)", "", size.entry, "—"));
+  out.push(row("**authfetch (wasm + glue + entry)**", "pkg/", size.total, "**1.00×**"));
   for (const p of [...size.peers].sort((a, b) => a.gzip - b.gzip)) {
     const version = p.packages.map((n) => size.versions[n]).join(" + ");
     out.push(row(p.label, version, p, ratio(p.gzip, base)));

@@ -1,6 +1,7 @@
 //! The main port's app: the dialects, the test routes and controls (with `--test-controls`),
-//! the demo files, and one middleware that counts API requests and keeps connections fresh
-//! while a `"drop"` refresh or login failure is armed. Also the small pieces every dialect
+//! the demo files, CORS for the `--cors-origin` origins (cors.rs), and one middleware that
+//! counts API requests and keeps connections fresh while a `"drop"` refresh or login failure
+//! is armed. Also the small pieces every dialect
 //! shares: the bearer check and reading string fields from a JSON body.
 
 use std::path::Path;
@@ -18,7 +19,7 @@ use crate::clock;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::tokens::{AccessClaims, AccessRejection, TokenStore};
-use crate::{controls, pgben, s000, s001, s002, s003, statics};
+use crate::{controls, cors, pgben, s000, s001, s002, s003, statics};
 
 /// Path prefixes whose requests the counters count: the dialects and the test routes.
 const COUNTED_PREFIXES: &[&str] = &["/v1", "/s000", "/s001", "/s002", "/s003", "/__test"];
@@ -43,6 +44,9 @@ pub fn main_router(state: AppState, www: &Path, pkg: &Path) -> Router {
             .route("/__test/{*rest}", any(not_found));
     }
     statics::attach(router, www, pkg)
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        // Outermost, so that preflights (answered by the CORS layer) close their connection
+        // too while a drop is armed.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_and_refresh,
@@ -95,7 +99,8 @@ async fn count_and_refresh(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if counted(path) {
+    // Preflights are counted apart, in `preflights` (see cors.rs).
+    if counted(path) && !cors::is_preflight(request.method(), request.headers()) {
         let bearer = bearer_token(request.headers()).is_some();
         let (method, path) = (request.method().as_str().to_owned(), path.to_owned());
         state.with(|b| b.count_request(&method, &path, bearer));

@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::app::bearer_token;
-use crate::clock;
 use crate::errors::ApiError;
 use crate::pgben::UPLOAD_LIMIT;
 use crate::state::{AppState, Dialect, Fault, FaultPlan, Settings};
+use crate::{clock, cors};
 
 /// The `/__control` routes; nest them under `/__control`.
 pub fn control_routes() -> Router<AppState> {
@@ -81,7 +81,7 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
     Json(json!({"reset": true}))
 }
 
-fn config_body(s: Settings) -> Json<Value> {
+fn config_body(s: Settings, cors_origins: &[String]) -> Json<Value> {
     let by_prefix: Map<String, Value> = Dialect::ALL
         .iter()
         .map(|d| (d.prefix().to_owned(), s.access_ttl_for(*d).into()))
@@ -91,7 +91,8 @@ fn config_body(s: Settings) -> Json<Value> {
         "refreshTtlSeconds": s.refresh_ttl_s,
         "maxFailedLogins": s.max_failed_logins,
         "refreshCookie": s.refresh_cookie,
-        "accessTtlSecondsByPrefix": by_prefix
+        "accessTtlSecondsByPrefix": by_prefix,
+        "corsOrigins": cors_origins
     }))
 }
 
@@ -105,7 +106,7 @@ fn boolean(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError
 }
 
 async fn config(State(state): State<AppState>) -> Json<Value> {
-    config_body(state.settings())
+    state.with(|b| config_body(b.settings, &b.cors_origins))
 }
 
 async fn set_config(
@@ -119,18 +120,26 @@ async fn set_config(
                 u32::try_from(n).map_err(|_| bad_request("maxFailedLogins is too large".into()))
             })
             .transpose()?;
+        let cors_origins = match map.get("corsOrigins") {
+            None | Some(Value::Null) => None,
+            Some(list) => Some(cors::parse_origins(list).map_err(bad_request)?),
+        };
         Ok((
             integer(&map, "accessTtlSeconds")?,
             integer(&map, "refreshTtlSeconds")?,
             max,
             boolean(&map, "refreshCookie")?,
+            cors_origins,
         ))
     });
-    let (access, refresh, max, cookie) = match parsed {
+    let (access, refresh, max, cookie, cors_origins) = match parsed {
         Ok(fields) => fields,
         Err(e) => return e.at(uri.path()),
     };
-    let settings = state.with(|b| {
+    let body = state.with(|b| {
+        if let Some(origins) = cors_origins {
+            b.cors_origins = origins;
+        }
         let s = &mut b.settings;
         if let Some(access) = access {
             // From now on every dialect issues with it (see Settings::access_ttl_for).
@@ -140,9 +149,9 @@ async fn set_config(
         s.refresh_ttl_s = refresh.unwrap_or(s.refresh_ttl_s);
         s.max_failed_logins = max.unwrap_or(s.max_failed_logins);
         s.refresh_cookie = cookie.unwrap_or(s.refresh_cookie);
-        *s
+        config_body(*s, &b.cors_origins)
     });
-    config_body(settings).into_response()
+    body.into_response()
 }
 
 fn plan_body(plan: Option<FaultPlan>) -> Json<Value> {
@@ -625,7 +634,8 @@ mod tests {
             "refreshTtlSeconds": 2592000,
             "maxFailedLogins": 5,
             "refreshCookie": false,
-            "accessTtlSecondsByPrefix": {"/s000": 3600, "/s001": 3600, "/s002": 7200, "/s003": 900, "/v1": 3600}
+            "accessTtlSecondsByPrefix": {"/s000": 3600, "/s001": 3600, "/s002": 7200, "/s003": 900, "/v1": 3600},
+            "corsOrigins": []
         });
         assert_eq!(
             get(&router, "/__control/config", None).await.json(),
@@ -643,7 +653,8 @@ mod tests {
             "refreshTtlSeconds": 60,
             "maxFailedLogins": 1,
             "refreshCookie": true,
-            "accessTtlSecondsByPrefix": {"/s000": 5, "/s001": 5, "/s002": 5, "/s003": 5, "/v1": 5}
+            "accessTtlSecondsByPrefix": {"/s000": 5, "/s001": 5, "/s002": 5, "/s003": 5, "/v1": 5},
+            "corsOrigins": []
         });
         assert_eq!(r.json(), want);
         // Fields left out keep their values.
@@ -731,6 +742,7 @@ mod tests {
                 "reuseDetections",
                 "requests",
                 "bearerRequests",
+                "preflights",
                 "foreign"
             ]
         );

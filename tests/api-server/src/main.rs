@@ -10,6 +10,7 @@
 mod app;
 mod clock;
 mod controls;
+mod cors;
 mod errors;
 mod faults;
 mod foreign;
@@ -39,11 +40,14 @@ use crate::state::{AppState, Settings};
 const USAGE: &str = "\
 usage: api-server [--port 8080] [--foreign-port 8081] [--host 127.0.0.1]
                   [--access-ttl 3600] [--refresh-ttl 2592000] [--max-failed-logins 5]
-                  [--refresh-cookie] [--www www] [--pkg pkg] [--test-controls]
+                  [--refresh-cookie] [--cors-origin <origin>]... [--www www] [--pkg pkg]
+                  [--test-controls]
 
 Port 0 picks a free port. TTLs are seconds. Without --access-ttl each dialect issues access
 tokens with its seed's lifetime; with it, every dialect uses that. --max-failed-logins 0 never
 locks. --refresh-cookie: PGBen's refresh token travels in an HttpOnly cookie.
+--cors-origin http://localhost:5173 (repeatable): pages of that origin may call the main port
+(CORS with credentials); other origins get no CORS headers.
 Prints {\"event\":\"listening\",\"port\":P,\"foreignPort\":F} once both ports are bound.
 ";
 
@@ -54,6 +58,8 @@ struct Options {
     port: u16,
     foreign_port: u16,
     settings: Settings,
+    /// `--cors-origin`, in the order given.
+    cors_origins: Vec<String>,
     www: PathBuf,
     pkg: PathBuf,
     test_controls: bool,
@@ -66,6 +72,7 @@ impl Default for Options {
             port: 8080,
             foreign_port: 8081,
             settings: Settings::default(),
+            cors_origins: Vec::new(),
             www: "www".into(),
             pkg: "pkg".into(),
             test_controls: false,
@@ -111,6 +118,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--max-failed-logins" => {
                 options.settings.max_failed_logins = number(&name, &value()?)?;
             }
+            "--cors-origin" => {
+                let origin = cors::parse_origin(&value()?).map_err(|e| format!("{name}: {e}"))?;
+                options.cors_origins.push(origin);
+            }
             "--www" => options.www = value()?.into(),
             "--pkg" => options.pkg = value()?.into(),
             _ => return Err(format!("unknown argument {arg}")),
@@ -141,7 +152,11 @@ impl Bound {
         Ok(Self {
             main,
             foreign,
-            state: AppState::new(options.settings, options.test_controls),
+            state: AppState::with_cors(
+                options.settings,
+                options.test_controls,
+                options.cors_origins.clone(),
+            ),
             www: options.www.clone(),
             pkg: options.pkg.clone(),
         })
@@ -264,6 +279,9 @@ mod tests {
             "--pkg=build/pkg",
             "--test-controls",
             "--refresh-cookie",
+            "--cors-origin",
+            "http://localhost:5173",
+            "--cors-origin=https://app.example.com",
         ]));
         let want = Options {
             host: "0.0.0.0".into(),
@@ -276,6 +294,10 @@ mod tests {
                 max_failed_logins: 0,
                 refresh_cookie: true,
             },
+            cors_origins: vec![
+                "http://localhost:5173".into(),
+                "https://app.example.com".into(),
+            ],
             www: "demo".into(),
             pkg: "build/pkg".into(),
             test_controls: true,
@@ -295,6 +317,14 @@ mod tests {
             .contains("--bogus"));
         assert!(parse_args(args(&["--test-controls=yes"])).is_err());
         assert!(parse_args(args(&["--refresh-cookie=1"])).is_err());
+        assert!(parse_args(args(&["--cors-origin"]))
+            .unwrap_err()
+            .contains("--cors-origin needs a value"));
+        for bad in ["http://localhost:5173/", "*", "localhost:5173"] {
+            assert!(parse_args(args(&["--cors-origin", bad]))
+                .unwrap_err()
+                .contains("--cors-origin"));
+        }
     }
 
     /// Binds both ports on 0 as the binary does, serves them in the background, and answers

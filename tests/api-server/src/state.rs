@@ -134,6 +134,9 @@ pub struct Counters {
     pub requests: BTreeMap<String, u64>,
     /// Of those, the ones that carried `Authorization: Bearer …`, by path.
     pub bearer_requests: BTreeMap<String, u64>,
+    /// CORS preflights the main port answered (any path, any origin), by path; they are not in
+    /// `requests` or the journal.
+    pub preflights: BTreeMap<String, u64>,
     /// What the foreign port saw.
     pub foreign: ForeignCounters,
 }
@@ -253,6 +256,8 @@ pub struct Bookkeeping {
     pub journal: VecDeque<JournalEntry>,
     /// Benefit requests made, for the `protocolo` numbers.
     pub protocols_issued: u64,
+    /// Origins whose pages may call the main port (`--cors-origin`, `corsOrigins`); see cors.rs.
+    pub cors_origins: Vec<String>,
 }
 
 impl Bookkeeping {
@@ -324,6 +329,8 @@ impl Deref for AppState {
 pub struct App {
     /// The settings the flags gave, restored by `/__control/reset`.
     pub defaults: Settings,
+    /// The CORS origins the flags gave (`--cors-origin`), restored by `/__control/reset`.
+    pub cors_defaults: Vec<String>,
     /// Whether `/__control` and `/__test` exist.
     pub test_controls: bool,
     /// Seed 000's (`/s000`) tokens: renewed with the current bearer, no refresh token.
@@ -342,10 +349,18 @@ pub struct App {
 }
 
 impl AppState {
-    /// Fresh state with `defaults` as the settings.
+    /// Fresh state with `defaults` as the settings and no CORS origin: the tests' shorthand.
+    #[cfg(test)]
     pub fn new(defaults: Settings, test_controls: bool) -> Self {
+        Self::with_cors(defaults, test_controls, Vec::new())
+    }
+
+    /// Fresh state with `defaults` as the settings and `cors_origins` (parsed by
+    /// `cors::parse_origin`) allowed to call the main port from a page.
+    pub fn with_cors(defaults: Settings, test_controls: bool, cors_origins: Vec<String>) -> Self {
         Self(Arc::new(App {
             defaults,
+            cors_defaults: cors_origins.clone(),
             test_controls,
             s000_tokens: TokenStore::new("integracao-api", RefreshPolicy::Rotate),
             s001_tokens: TokenStore::new("Nortus API", RefreshPolicy::Rotate),
@@ -357,6 +372,7 @@ impl AppState {
             connections: Connections::default(),
             book: Mutex::new(Bookkeeping {
                 settings: defaults,
+                cors_origins,
                 ..Bookkeeping::default()
             }),
         }))
@@ -402,7 +418,7 @@ impl App {
     }
 
     /// Back to the state at start: no sessions, lockouts, uploads, counters or faults, and
-    /// the flags' settings.
+    /// the flags' settings and CORS origins.
     pub fn reset(&self) {
         for store in self.token_stores() {
             store.clear();
@@ -410,6 +426,7 @@ impl App {
         self.with(|b| {
             *b = Bookkeeping {
                 settings: self.defaults,
+                cors_origins: self.cors_defaults.clone(),
                 ..Bookkeeping::default()
             }
         });

@@ -18,6 +18,13 @@ pub fn app_with(settings: Settings) -> (Router, AppState) {
     (app::main_router(state.clone(), missing, missing), state)
 }
 
+/// [`app_with`], with `cors_origins` allowed (as `--cors-origin` gives them).
+pub fn app_with_cors(settings: Settings, cors_origins: Vec<String>) -> (Router, AppState) {
+    let state = AppState::with_cors(settings, true, cors_origins);
+    let missing = Path::new("/nonexistent/api-server-test");
+    (app::main_router(state.clone(), missing, missing), state)
+}
+
 /// [`app_with`] the default settings.
 pub fn app() -> (Router, AppState) {
     app_with(Settings::default())
