@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: setup pkg pack server demo test lint unit browser e2e size types soak bench clean
+.PHONY: setup pkg pack server demo test lint unit browser e2e size types node soak bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -34,8 +34,9 @@ demo: pkg server
 
 ## Every test: formatting and lints, the core and server (cargo test), the browser edge
 ## (wasm-pack test in headless Chromium), the size budget of pkg/ (size-budget.json), the
-## end-to-end suite (Chromium against the server), the typed-usage test of the packed tarball.
-test: setup lint unit browser size types e2e
+## end-to-end suite (Chromium against the server), the typed-usage test of the packed tarball,
+## the Node.js suite.
+test: setup lint unit browser size types node e2e
 
 lint: setup
 	cargo fmt --all -- --check
@@ -57,6 +58,10 @@ size: pkg
 ## runtime (tests/types).
 types: pack
 	bash tests/types/run.sh
+
+## authfetch in Node.js against the reference server, and the testing kit (tests/node).
+node: pkg server
+	node --test --test-reporter=tap tests/node/
 
 e2e: pack server
 	cd www && npm run e2e

@@ -28,7 +28,8 @@ export type JsonPaths = string | readonly string[];
 export interface AuthClientConfig {
   /**
    * Where endpoint paths are appended: `"https://x/api"` + `"/v1/login"` = `"https://x/api/v1/login"`.
-   * Default: the page's origin. Its origin is allowed to receive the bearer.
+   * Default: the page's origin (required, and absolute, in Node.js). Its origin is allowed to
+   * receive the bearer.
    */
   baseUrl?: string | null;
   /** The login endpoint (required): a path under `baseUrl`, or an absolute URL on an allowed origin. */
@@ -72,12 +73,25 @@ export interface AuthClientConfig {
    * logout endpoints must be on one of them.
    */
   allowedOrigins?: readonly string[] | null;
-  /** Where the page goes when the server ends the session. Default `"/login"`; `null`: no redirect, only the `logout` event. */
+  /**
+   * Where the page goes when the server ends the session. Default `"/login"`; `null`: no
+   * redirect, only the `logout` event (always so in Node.js and workers: there is no page).
+   */
   loginUrl?: string | null;
   /** Stop refreshing automatically after this many **seconds** without an API call. Default `null` (off). */
   idleTimeoutSeconds?: number | null;
-  /** Share one session among the tabs of the app (BroadcastChannel, Web Locks). Default `true`. */
+  /**
+   * Share one session among the tabs of the app (BroadcastChannel, Web Locks). Default `true` in
+   * pages; `false` where there is no `document` (Node.js, workers): each client keeps to itself.
+   */
   crossTab?: boolean | null;
+  /**
+   * The function every request is sent with: called as `fetch(request)` with one `Request`
+   * (`this` is the global object), it must resolve a `Response` or reject like `fetch`. Default:
+   * the global `fetch` as it is when the client is made (a later `globalThis.fetch = …` does not
+   * change it). For runtimes and tests that bring their own (e.g. `authfetch/testing`).
+   */
+  fetch?: ((request: Request) => Promise<Response>) | null;
 }
 
 /** Every `code` an `AuthError` has. */

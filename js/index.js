@@ -17,7 +17,7 @@ let ready = false;
 export default function init(options) {
   if (ready) return Promise.resolve();
   if (!loading) {
-    loading = load(options).then(
+    loading = load(options ?? fromFile()).then(
       () => {
         ready = true;
       },
@@ -31,6 +31,17 @@ export default function init(options) {
     );
   }
   return loading;
+}
+
+/**
+ * Node.js: `fetch` cannot read `file:` URLs, so the module next to this file is read from disk
+ * (`process.getBuiltinModule`, Node 20.16+: no import a browser bundler would try to resolve).
+ * Elsewhere `undefined`: the glue fetches it.
+ */
+function fromFile() {
+  const here = import.meta.url;
+  const fs = here.startsWith("file:") ? globalThis.process?.getBuiltinModule?.("node:fs") : undefined;
+  return fs ? { module_or_path: fs.readFileSync(new URL(here.replace(/[^/]*$/, "authfetch_bg.wasm"))) } : undefined;
 }
 
 /** Loads the WebAssembly module synchronously from `{ module }` (bytes or a `WebAssembly.Module`). */

@@ -132,7 +132,7 @@ function writeEntry() {
     files: ["index.js", "index.d.ts", "authfetch.js", "authfetch_bg.wasm", "README.md", ...extra],
     // Importing the package changes nothing global: bundlers may drop what an app does not use.
     sideEffects: false,
-    engines: { node: ">=20" },
+    engines: { node: ">=20.16" },
   };
   writeFileSync(join(pkg, "package.json"), JSON.stringify(out, null, 2) + "\n");
 }

@@ -19,7 +19,7 @@ use super::crosstab;
 use super::driver::{self, Io};
 use super::error::to_js;
 use super::events::Events;
-use super::js::{captured_fetch, random, Shared};
+use super::js::{random, Shared};
 use super::lifecycle::PageLifecycle;
 
 type FetchClosure = Closure<dyn FnMut(JsValue, JsValue) -> Promise>;
@@ -78,9 +78,9 @@ impl AuthClient {
     /// Throws an `AuthError` with code `invalid_config` and `key` naming the key at fault.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<AuthClient, JsValue> {
+        let fetch = config::fetch(&config).map_err(|e| to_js(&e, None))?;
         let config = config::read(&config).map_err(|e| to_js(&e, None))?;
         let unavailable = |what: &str| to_js(&AuthError::invalid_config("config", what), None);
-        let fetch = captured_fetch().ok_or_else(|| unavailable("this environment has no fetch"))?;
         let events =
             Events::new().ok_or_else(|| unavailable("this environment has no EventTarget"))?;
         let api_origin = Origin::of_url(&config.base_url)

@@ -8,10 +8,10 @@ use alloc::{string::String, vec, vec::Vec};
 
 use crate::core::config::KEYS;
 use crate::core::{AuthError, Config, RawConfig};
-use js_sys::{Array, Object};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::js::{get, global};
+use super::js::{captured_fetch, get, global};
 
 /// Parses the `new AuthClient(config)` argument.
 ///
@@ -52,20 +52,49 @@ pub(crate) fn read(config: &JsValue) -> Result<Config, AuthError> {
     raw.allowed_origins = strings(config, "allowedOrigins", true)?;
     raw.login_url = nullable(config, "loginUrl", string)?;
     raw.idle_timeout_seconds = nullable(config, "idleTimeoutSeconds", number)?;
-    raw.cross_tab = boolean(config, "crossTab")?;
+    // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
+    // unless told otherwise.
+    raw.cross_tab = boolean(config, "crossTab")?
+        .or_else(|| get(&global(), "document").is_undefined().then_some(false));
     Config::parse(raw)
 }
 
-/// `baseUrl` resolved against the page (`location.href`), default the page's origin.
+/// The `fetch` key: the function requests are sent with, called as `fetch(request)` with one
+/// `Request`; default the global `fetch` as it is when the client is made.
+///
+/// Errors: `invalid_config` (`key: "fetch"`) for a value that is not a function, or (`key:
+/// "config"`) when there is no global `fetch` to default to.
+pub(crate) fn fetch(config: &JsValue) -> Result<Function, AuthError> {
+    match given(config, "fetch") {
+        Some(f) => f
+            .dyn_into::<Function>()
+            .map_err(|_| AuthError::invalid_config("fetch", "must be a function")),
+        None => captured_fetch()
+            .ok_or_else(|| AuthError::invalid_config("config", "this environment has no fetch")),
+    }
+}
+
+/// `baseUrl` resolved against the page (`location.href`), default the page's origin. Where there
+/// is no `location` (Node.js) it must be given, as an absolute URL.
 fn base_url(config: &JsValue) -> Result<String, AuthError> {
     let location = get(&global(), "location");
-    let here = get(&location, "href").as_string().unwrap_or_default();
-    let Some(base) = string(config, "baseUrl")? else {
-        return Ok(get(&location, "origin").as_string().unwrap_or_default());
+    let here = get(&location, "href").as_string();
+    let no_page = || {
+        AuthError::invalid_config(
+            "baseUrl",
+            "must be an absolute URL where there is no page (Node.js)",
+        )
     };
-    web_sys::Url::new_with_base(&base, &here)
-        .map(|u| u.href())
-        .map_err(|_| AuthError::invalid_config("baseUrl", "must be a URL"))
+    match (string(config, "baseUrl")?, here) {
+        (None, Some(_)) => Ok(get(&location, "origin").as_string().unwrap_or_default()),
+        (None, None) => Err(no_page()),
+        (Some(base), Some(here)) => web_sys::Url::new_with_base(&base, &here)
+            .map(|u| u.href())
+            .map_err(|_| AuthError::invalid_config("baseUrl", "must be a URL")),
+        (Some(base), None) => web_sys::Url::new(&base)
+            .map(|u| u.href())
+            .map_err(|_| no_page()),
+    }
 }
 
 fn given(config: &JsValue, key: &str) -> Option<JsValue> {

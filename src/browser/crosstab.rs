@@ -120,6 +120,8 @@ impl Channel {
         on_message: impl Fn(Message) + 'static,
     ) -> Option<Channel> {
         let channel = BroadcastChannel::new(name).ok()?;
+        // Node.js: an open channel does not keep the process alive.
+        super::js::unref(&channel);
         let listener = EventListener::new(&channel, "message", move |event| {
             let data = event.dyn_ref::<MessageEvent>().map(MessageEvent::data);
             if let Some(message) = data.as_ref().and_then(Message::from_js) {

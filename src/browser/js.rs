@@ -72,6 +72,14 @@ pub(crate) fn url_allowed(allowlist: &OriginAllowlist, url: &str) -> bool {
     })
 }
 
+/// Calls `handle.unref()` where `handle` has it (Node.js timers and channels), so that it does
+/// not keep the process alive; nothing elsewhere.
+pub(crate) fn unref(handle: &JsValue) {
+    if let Some(unref) = get(handle, "unref").dyn_ref::<Function>() {
+        let _ = unref.call0(handle);
+    }
+}
+
 /// `object[key]`, or `undefined`.
 pub(crate) fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)

@@ -23,12 +23,14 @@ pub(crate) struct Timeout {
 }
 
 impl Timeout {
-    /// Calls `handler` once after `delay_ms` (clamped to [`MAX_DELAY_MS`]).
+    /// Calls `handler` once after `delay_ms` (clamped to [`MAX_DELAY_MS`]). Where the timer is
+    /// an object with `unref` (Node.js), it is unref'd: a pending renewal does not keep the
+    /// process alive.
     pub(crate) fn new(handler: &js_sys::Function, delay_ms: u64) -> Timeout {
         let delay = delay_ms.min(MAX_DELAY_MS) as u32;
-        Timeout {
-            id: set_timeout(handler, delay),
-        }
+        let id = set_timeout(handler, delay);
+        super::js::unref(&id);
+        Timeout { id }
     }
 }
 

@@ -30,6 +30,8 @@ pub const KEYS: &[&str] = &[
     "loginUrl",
     "idleTimeoutSeconds",
     "crossTab",
+    // Read by the edge, not the core: the `fetch` function to send requests with.
+    "fetch",
 ];
 
 /// The configuration as JavaScript gave it, each key already checked for its JS type.
@@ -735,7 +737,8 @@ mod tests {
 
     #[test]
     fn every_raw_field_has_a_key() {
-        assert_eq!(KEYS.len(), 18);
+        // 18 fields of RawConfig, and `fetch`, which the edge reads.
+        assert_eq!(KEYS.len(), 19);
         let mut sorted = KEYS.to_vec();
         sorted.sort_unstable();
         sorted.dedup();

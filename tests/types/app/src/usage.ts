@@ -34,6 +34,7 @@ const config: AuthClientConfig = {
   loginUrl: "/login",
   idleTimeoutSeconds: null,
   crossTab: true,
+  fetch: (request) => fetch(request),
 };
 
 // The one-step start.
@@ -132,6 +133,8 @@ new AuthClient({ loginPath: "/v1/auth/login", maxRetries: "1" });
 new AuthClient({ loginPath: "/v1/auth/login", refreshCredential: "header" });
 // @ts-expect-error loginPath is required
 new AuthClient({ refreshPath: "/v1/auth/refresh-token" });
+// @ts-expect-error a fetch option that is not a function
+new AuthClient({ loginPath: "/v1/auth/login", fetch: "fetch" });
 // @ts-expect-error an unknown event name
 auth.addEventListener("logut", () => {});
 // @ts-expect-error credentials that are not an object
