@@ -225,7 +225,7 @@ export function createTokenServer(options = {}) {
     return token;
   }
 
-  /** `"ok"` with the session, or why the request's bearer is refused: `"invalid"` or `"expired"`. */
+  /** `{ family, session }` of the request's bearer, or `{ refused }`: `"invalid"` or `"expired"`. */
   function verifyBearer(request) {
     const token = bearerOf(request);
     const entry = token === undefined ? undefined : state.access.get(token);
@@ -443,7 +443,7 @@ function resolveDialect(option) {
   for (const [key, value] of Object.entries(option)) if (key !== "preset" && value !== undefined) dialect[key] = value;
   for (const key of ["loginPath", "refreshPath", "logoutPath", "mePath"]) {
     const value = dialect[key];
-    if (value !== null && (typeof value !== "string" || !value.startsWith("/"))) {
+    if ((value !== null || key === "loginPath") && (typeof value !== "string" || !value.startsWith("/"))) {
       throw new TypeError(`dialect.${key} must be a path starting with "/"${key === "loginPath" ? "" : ", or null"}`);
     }
   }

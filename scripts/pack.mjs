@@ -107,6 +107,9 @@ function writeEntry() {
   const min = esbuild.transformSync(entry, { minify: true, format: "esm", target: "es2020" });
   writeFileSync(join(pkg, "index.js"), min.code);
   copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
+  // authfetch/testing, for apps' own tests: shipped readable, never loaded by an app's pages.
+  copyFileSync(join(root, "js", "testing.js"), join(pkg, "testing.js"));
+  copyFileSync(join(root, "js", "testing.d.ts"), join(pkg, "testing.d.ts"));
   // The glue's own type files name minified internals (`InitOutput`).
   rmSync(GLUE_TYPES, { force: true });
   rmSync(WASM_TYPES, { force: true });
@@ -126,10 +129,11 @@ function writeEntry() {
     types: "./index.d.ts",
     exports: {
       ".": { types: "./index.d.ts", import: "./index.js", default: "./index.js" },
+      "./testing": { types: "./testing.d.ts", import: "./testing.js", default: "./testing.js" },
       "./authfetch_bg.wasm": "./authfetch_bg.wasm",
       "./package.json": "./package.json",
     },
-    files: ["index.js", "index.d.ts", "authfetch.js", "authfetch_bg.wasm", "README.md", ...extra],
+    files: ["index.js", "index.d.ts", "testing.js", "testing.d.ts", "authfetch.js", "authfetch_bg.wasm", "README.md", ...extra],
     // Importing the package changes nothing global: bundlers may drop what an app does not use.
     sideEffects: false,
     engines: { node: ">=20.16" },

@@ -226,28 +226,47 @@ describe("the process", () => {
   });
 });
 
-describe("the README's Node.js example", () => {
-  test("the `app.mjs` block of README.md, run as written against the server: logs in, calls, renews, exits", { timeout: 20_000 }, async () => {
-    const readme = (await import("node:fs")).readFileSync(`${REPO_ROOT}README.md`, "utf8");
-    const block = readme.match(/^```js\n(\/\/ app\.mjs[\s\S]*?)^```$/m)?.[1];
-    assert.ok(block, "README.md has no `// app.mjs` block");
-    const { mkdtempSync, writeFileSync, symlinkSync, mkdirSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    // An app folder whose node_modules/authfetch is the package, as `npm install` makes it.
-    const dir = mkdtempSync(`${tmpdir()}/authfetch-node-app-`);
-    mkdirSync(`${dir}/node_modules`);
-    symlinkSync(`${REPO_ROOT}pkg`, `${dir}/node_modules/authfetch`, "dir");
-    writeFileSync(`${dir}/app.mjs`, block);
-    const child = spawn(process.execPath, ["app.mjs"], { cwd: dir, env: { ...process.env, API_ORIGIN: server.origin }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const code = await new Promise((resolve) => child.once("exit", resolve));
+/**
+ * Writes the README block that starts with `// <file>` into a new app folder whose
+ * node_modules/authfetch is the package (as `npm install` makes it), runs `node ...args` there
+ * and resolves `{ code, out }`.
+ */
+async function runReadmeBlock(file, args) {
+  const { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const readme = readFileSync(`${REPO_ROOT}README.md`, "utf8");
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const block = readme.match(new RegExp(`^\`\`\`js\n(// ${escaped}[\\s\\S]*?)^\`\`\`$`, "m"))?.[1];
+  assert.ok(block, `README.md has no \`// ${file}\` block`);
+  const dir = mkdtempSync(`${tmpdir()}/authfetch-node-app-`);
+  mkdirSync(`${dir}/node_modules`);
+  symlinkSync(`${REPO_ROOT}pkg`, `${dir}/node_modules/authfetch`, "dir");
+  writeFileSync(`${dir}/${file}`, block);
+  // Without NODE_TEST_CONTEXT: the child is a run of its own, not a file of this runner.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const child = spawn(process.execPath, args, { cwd: dir, env: { ...env, API_ORIGIN: server.origin }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const code = await new Promise((resolve) => child.once("exit", resolve));
+  return { code, out };
+}
+
+describe("the README's Node.js examples, run as written", () => {
+  test("app.mjs against the server: logs in, calls, renews, exits", { timeout: 20_000 }, async () => {
+    const { code, out } = await runReadmeBlock("app.mjs", ["app.mjs"]);
     assert.equal(code, 0, out);
     assert.match(out, /^200 Maria Oliveira$/m);
     assert.match(out, /renewed until/);
     const c = await api.counters();
     assert.equal(c.logins, 1);
     assert.equal(c.refreshes, 1);
+  });
+
+  test("session.test.mjs, the testing kit's example test: passes under node --test", { timeout: 20_000 }, async () => {
+    const { code, out } = await runReadmeBlock("session.test.mjs", ["--test", "--test-reporter=tap", "session.test.mjs"]);
+    assert.equal(code, 0, out);
+    assert.match(out, /^# pass 1$/m);
+    assert.match(out, /^# fail 0$/m);
   });
 });
