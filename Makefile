@@ -6,6 +6,9 @@ SHELL := /bin/bash
 # wasm-opt from npm binaryen (Debian's is too old for wasm-bindgen's output), cargo-installed tools.
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
+# The browser engines the wasm-bindgen tests and the end-to-end suite run in
+# (`make test ENGINES=chromium` for a quick local run).
+export ENGINES ?= chromium firefox webkit
 
 .PHONY: setup pkg pack server demo test lint unit browser e2e size types node soak bench clean
 
@@ -47,8 +50,17 @@ lint: setup
 unit: setup
 	cargo test --workspace
 
+## The wasm-bindgen tests in every engine of ENGINES.
 browser: setup
-	wasm-pack test --headless --chrome --features std
+	@for engine in $(ENGINES); do \
+	  echo "== wasm-bindgen tests in $$engine"; \
+	  case $$engine in \
+	    chromium) wasm-pack test --headless --chrome --features std ;; \
+	    firefox) wasm-pack test --headless --firefox --geckodriver "$$(command -v geckodriver)" --features std ;; \
+	    webkit) xvfb-run -a wasm-pack test --headless --safari --safaridriver /usr/bin/WebKitWebDriver --features std ;; \
+	    *) echo "unknown engine $$engine"; exit 2 ;; \
+	  esac || exit 1; \
+	done
 
 ## pkg/ as shipped (wasm + glue, gzip -9) within the budget of size-budget.json.
 size: pkg
@@ -63,8 +75,12 @@ types: pack
 node: pkg server
 	node --test --test-reporter=tap tests/node/
 
+## The end-to-end suite in every engine of ENGINES (www/e2e/engines.mjs).
 e2e: pack server
-	cd www && npm run e2e
+	@for engine in $(ENGINES); do \
+	  echo "== end-to-end suite in $$engine"; \
+	  (cd www && ENGINE=$$engine npm run e2e) || exit 1; \
+	done
 
 ## Longer runs than `make test`: the core's property tests (tests/properties.rs) with 200,000
 ## random cases each (SOAK_CASES to change it), then the browser soak (www/e2e/soak.test.mjs)

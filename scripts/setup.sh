@@ -31,6 +31,29 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get install -y -q chromium chromium-driver
 fi
 
+# The other engines of `make test` (TOOLCHAIN.md, "Other engines"): Firefox ESR (driven over
+# WebDriver BiDi; geckodriver for the wasm-bindgen tests) and WebKitGTK's WebDriver under Xvfb.
+# ENGINES (default "chromium firefox webkit") skips what a run does not use.
+ENGINES="${ENGINES:-chromium firefox webkit}"
+need_apt=()
+case " $ENGINES " in *" firefox "*) [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr) ;; esac
+case " $ENGINES " in *" webkit "*)
+  [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb) ;;
+esac
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${need_apt[@]}"
+fi
+case " $ENGINES " in *" firefox "*)
+  if ! command -v geckodriver >/dev/null 2>&1; then
+    say "installing geckodriver 0.37.1"
+    cargo install geckodriver@0.37.1 --locked
+  fi ;;
+esac
+
 if [ -f www/package.json ]; then
   if [ ! -d www/node_modules ] || [ www/package-lock.json -nt www/node_modules/.package-lock.json ]; then
     say "installing the npm packages of www/"

@@ -25,7 +25,8 @@ describe("answers from elsewhere", () => {
     assert.equal(outcome.after.status, 200);
     const c = await env.counters();
     assert.equal(c.refreshRequests, 0, "a foreign 401 started a renewal");
-    assert.equal(c.foreign.paths["/status/401"], 1, "the redirect was not followed");
+    // Firefox preflights the redirected request (it had carried Authorization); Chromium does not.
+    assert.equal(c.foreign.paths["/status/401"] - c.foreign.preflights, 1, "the redirect was not followed");
     assert.equal(c.foreign.withAuthorization, 0, "the bearer followed the redirect to the foreign origin");
   });
 });

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { after, afterEach, before, beforeEach } from "node:test";
+import { launchEngine } from "./engines.mjs";
 
 /** The repository root (www/e2e/ → ../../). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -15,18 +16,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SERVER_BIN =
   process.env.API_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/api-server", import.meta.url));
 
-/** Chromium as TOOLCHAIN.md says it runs on this offline machine. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export { CHROMIUM_ARGS, CHROMIUM_PATH, ENGINE } from "./engines.mjs";
 
 /** The PGBen dialect as the demo and the tests configure authfetch. */
 export const LOGIN_PATH = "/v1/auth/login";
@@ -123,10 +113,9 @@ export async function startServer({ port = 0, foreignPort = 0, host = "127.0.0.1
   };
 }
 
-/** Launches headless Chromium with the toolchain's flags. */
+/** Launches the engine of this run (ENGINE: chromium, firefox or webkit; engines.mjs). */
 export async function launchBrowser() {
-  const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return launchEngine();
 }
 
 /** Test controls of a running server: `control(path, body)`, `counters()`, `reset()`, `config(body)`. */
