@@ -162,11 +162,9 @@ for (const seed of SEEDS) {
       else await env.control("expire-access");
       await seed.refuseRenewal(env);
 
-      // Hold the /login document a moment so the call's outcome is reported before the page goes.
-      await page.route((url) => url.pathname === "/login", async (route) => {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        await route.continue();
-      });
+      // The server holds the /login document a moment, so the call's outcome is reported
+      // before the page goes (in every engine: no request interception needed).
+      await env.control("delay-page", { path: "/login", ms: 500 });
       const navigated = page.waitForURL((url) => url.pathname === "/login", { timeout: 10_000 });
       await page.evaluate((path) => {
         e2e.call(path).then((result) => window.__e2eReport({ kind: "call", result }));

@@ -9,10 +9,10 @@
 // - init scripts and the fake clock (@sinonjs/fake-timers) run right after each navigation the
 //   test makes, before it gets the page back — early enough for this suite, whose clients are
 //   made by the test after the page loaded;
-// - `console`, `pageerror`, `request` (from Resource Timing) and exposed functions are queued in
-//   the page and drained by a poller every 100 ms.
-// What it cannot do — `route`, `response` bodies — throws `UnsupportedInEngine`, and the tests
-// that need them say so (`skipOn`).
+// - `console`, `pageerror`, `request` (from Resource Timing), `response` (from a wrapper of the
+//   page's `fetch`: what a script may read — no `Set-Cookie`) and exposed functions are queued
+//   in the page and drained by a poller every 100 ms.
+// A page event it cannot give throws `UnsupportedInEngine`.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { InjectedClock, clockScript } from "./engines.mjs";
@@ -187,6 +187,18 @@ function installQueue() {
   }
   window.addEventListener("error", (e) => queue.push({ kind: "pageerror", text: String(e.error?.stack ?? e.message) }));
   window.addEventListener("unhandledrejection", (e) => queue.push({ kind: "pageerror", text: String(e.reason?.stack ?? e.reason) }));
+  // Responses, as the page's own `fetch` sees them (a wrapper installed before any client is
+  // made, so authfetch captures it): url, status, headers a script may read, and the body.
+  const realFetch = window.fetch;
+  window.fetch = async function (...args) {
+    const response = await realFetch.apply(this, args);
+    const copy = response.clone();
+    copy.text().then(
+      (body) => queue.push({ kind: "response", url: response.url, status: response.status, headers: Object.fromEntries(response.headers), body }),
+      () => {},
+    );
+    return response;
+  };
   let seen = 0;
   window.__e2eResources = () => {
     const entries = performance.getEntriesByType("resource");
@@ -201,7 +213,7 @@ class WebDriverPage {
     this.context = context;
     this.handle = handle;
     this.closed = false;
-    this.listeners = { console: [], pageerror: [], request: [] };
+    this.listeners = { console: [], pageerror: [], request: [], response: [] };
     this.exposed = new Map();
     this.poller = undefined;
   }
@@ -209,7 +221,6 @@ class WebDriverPage {
     return this.context.clock;
   }
   on(event, handler) {
-    if (event === "response") return; // bodies of responses are out of classic WebDriver's reach
     if (!this.listeners[event]) throw new UnsupportedInEngine(`page.on("${event}") in WebKit`);
     this.listeners[event].push(handler);
     this.startPolling();
@@ -233,6 +244,16 @@ class WebDriverPage {
       if (item.kind === "console") for (const h of this.listeners.console) h({ type: () => item.type, text: () => item.text });
       else if (item.kind === "pageerror") for (const h of this.listeners.pageerror) h(new Error(item.text));
       else if (item.kind === "exposed") await this.exposed.get(item.name)?.(...item.args);
+      else if (item.kind === "response") {
+        const response = {
+          url: () => item.url,
+          status: () => item.status,
+          text: async () => item.body,
+          json: async () => JSON.parse(item.body),
+          allHeaders: async () => item.headers,
+        };
+        for (const h of this.listeners.response) h(response);
+      }
     }
     for (const url of resources) for (const h of this.listeners.request) h({ url: () => url });
   }
@@ -300,9 +321,6 @@ class WebDriverPage {
     this.exposed.set(name, fn);
     this.startPolling();
     await this.run(defineExposed, name).catch(() => {});
-  }
-  route() {
-    throw new UnsupportedInEngine("page.route in WebKit (classic WebDriver cannot intercept requests)");
   }
   async element(selector) {
     const { By } = await import("selenium-webdriver");

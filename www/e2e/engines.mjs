@@ -206,7 +206,6 @@ class BidiPage {
     this.raw = page;
     this.context = context;
     this.closed = false;
-    this.routes = [];
   }
   get clock() {
     return this.context.clock;
@@ -248,18 +247,6 @@ class BidiPage {
   }
   exposeFunction(name, fn) {
     return this.raw.exposeFunction(name, fn);
-  }
-  async route(matcher, handler) {
-    const matches = urlMatcher(matcher);
-    if (this.routes.length === 0) {
-      await this.raw.setRequestInterception(true);
-      this.raw.on("request", (request) => {
-        const route = this.routes.find((r) => r.matches(request.url()));
-        if (!route) return request.continue();
-        return route.handler({ request: () => ({ url: () => request.url() }), continue: () => request.continue() });
-      });
-    }
-    this.routes.push({ matches, handler });
   }
   click(selector) {
     return this.raw.click(selector);

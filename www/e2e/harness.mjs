@@ -292,10 +292,15 @@ export async function openPage(browser, server, { clock = false, path = "/test.h
     consoleMessages,
     /** Events reported live through __e2eReport (they survive a navigation of the page). */
     reports,
-    /** Token texts seen in login/refresh answers so far (after pending bodies are read). */
+    /**
+     * Token texts seen in login/refresh answers so far (after pending bodies are read), and
+     * every token the server issued (`/__control/issued-tokens`), so that leak checks have
+     * them whatever the engine lets the test see of the network.
+     */
     async tokenTexts() {
       await Promise.all([...pendingBodies]);
-      return [...tokens];
+      const issued = await fetch(`${server.origin}/__control/issued-tokens`).then((r) => r.json());
+      return [...new Set([...tokens, ...issued.tokens])];
     },
     close: () => context.close(),
   };

@@ -40,10 +40,7 @@ describe("session end on an invalid token", () => {
     // The page navigates away mid-call: the outcome is reported to Node as it happens. The old
     // document keeps running until the /login response commits, so holding that response for
     // a moment makes sure the report of the rejection gets out before the page is replaced.
-    await page.route("**/login", async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await route.continue();
-    });
+    await env.control("delay-page", { path: "/login", ms: 500 });
     const navigated = page.waitForURL((url) => url.pathname === "/login", { timeout: 10_000 });
     await page.evaluate(() => {
       e2e.call("/v1/cidadao/me").then((result) => window.__e2eReport({ kind: "call", result }));

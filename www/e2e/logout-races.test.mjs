@@ -18,13 +18,17 @@ describe("logout during a login or a restore", () => {
     await other.evaluate(() => e2e.client());
     await env.control("fail-login", { count: 1, mode: "delay", delayMs: 800 });
 
-    const outcome = await page.evaluate(async (credentials) => {
-      const auth = e2e.client();
-      const login = e2e.settle(auth.login(credentials));
-      await new Promise((r) => setTimeout(r, 200));
-      await auth.logout();
-      return { login: await login, on: auth.isAuthenticated, events: e2e.events.map((e) => e.type) };
+    // The login is sent; once the server holds it (not after a page timer: Firefox throttles
+    // the timers of a background tab to a second), the user logs out.
+    await page.evaluate((credentials) => {
+      window.pendingLogin = e2e.settle(e2e.client().login(credentials));
     }, s004.credentials);
+    const arrived = await pollUntil(async () => requestsTo(await env.counters(), s004.loginEndpoint) === 1, { timeout: 3000 });
+    assert.ok(arrived, "the login never reached the server");
+    const outcome = await page.evaluate(async () => {
+      await auth.logout();
+      return { login: await window.pendingLogin, on: auth.isAuthenticated, events: e2e.events.map((e) => e.type) };
+    });
     assert.equal(outcome.login.ok, false, "login resolved after the logout");
     assert.equal(outcome.login.error.code, "not_authenticated");
     assert.equal(outcome.on, false, "the late answer was kept");

@@ -99,6 +99,10 @@ async fn count_and_refresh(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
+    let held = state.with(|b| b.page_delays.get(path).copied());
+    if let Some(ms) = held {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     // Preflights are counted apart, in `preflights` (see cors.rs).
     if counted(path) && !cors::is_preflight(request.method(), request.headers()) {
         let bearer = bearer_token(request.headers()).is_some();

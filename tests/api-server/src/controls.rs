@@ -31,6 +31,8 @@ pub fn control_routes() -> Router<AppState> {
         .route("/revoke", post(revoke))
         .route("/counters", get(counters))
         .route("/journal", get(journal))
+        .route("/issued-tokens", get(issued_tokens))
+        .route("/delay-page", post(delay_page))
         .route("/uploads", get(uploads))
         .route("/uploads/{id}", get(upload))
         .route("/uploads/{id}/content", get(upload_content))
@@ -242,6 +244,46 @@ async fn fail_login(
         state.connections.close_idle();
     }
     plan_body(plan).into_response()
+}
+
+/// `POST /__control/delay-page {path, ms}`: answers to `path` (any method) are held `ms`
+/// before they go out, until the next reset; `ms: 0` stops it.
+async fn delay_page(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let parsed = object(&body).and_then(|map| {
+        let path = match map.get("path") {
+            Some(Value::String(p)) if p.starts_with('/') => p.clone(),
+            _ => return Err(bad_request("send {\"path\": \"/…\", \"ms\": n}".into())),
+        };
+        Ok((path, integer(&map, "ms")?.unwrap_or(0)))
+    });
+    let (path, ms) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return e.at(uri.path()),
+    };
+    state.with(|b| {
+        if ms == 0 {
+            b.page_delays.remove(&path);
+        } else {
+            b.page_delays.insert(path.clone(), ms);
+        }
+    });
+    Json(json!({ "path": path, "ms": ms })).into_response()
+}
+
+/// `GET /__control/issued-tokens`: `{tokens: [...]}`, the text of every access and refresh
+/// token issued since the last reset, by every dialect — what the leak checks of the browser
+/// tests look for, whatever the engine lets them see of the network.
+async fn issued_tokens(State(state): State<AppState>) -> Json<Value> {
+    let tokens: Vec<String> = state
+        .token_stores()
+        .iter()
+        .flat_map(|s| s.issued_texts())
+        .collect();
+    Json(json!({ "tokens": tokens }))
 }
 
 async fn expire_access(State(state): State<AppState>) -> Json<Value> {
@@ -568,6 +610,63 @@ mod tests {
         )
         .await;
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn delay_page_holds_that_path_until_reset() {
+        let (router, _) = testing::app();
+        let r = post(
+            &router,
+            "/__control/delay-page",
+            json!({"path": "/login", "ms": 300}),
+            None,
+        )
+        .await;
+        assert_eq!(r.json(), json!({"path": "/login", "ms": 300}));
+        let held = |path: &'static str| {
+            let router = router.clone();
+            async move {
+                let started = std::time::Instant::now();
+                get(&router, path, None).await;
+                started.elapsed()
+            }
+        };
+        let ms = std::time::Duration::from_millis;
+        assert!(held("/login").await >= ms(300));
+        assert!(held("/v1/cidadao/me").await < ms(300));
+        post(&router, "/__control/reset", json!({}), None).await;
+        assert!(held("/login").await < ms(300));
+        let r = post(&router, "/__control/delay-page", json!({"ms": 5}), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn issued_tokens_lists_every_token_text_until_reset() {
+        let (router, _) = testing::app();
+        let (access, refresh) = login_maria(&router).await;
+        let r = post(
+            &router,
+            "/v1/auth/refresh-token",
+            json!({"refreshToken": refresh}),
+            None,
+        )
+        .await;
+        let renewed = r.json()["accessToken"].as_str().unwrap().to_owned();
+        let listed = get(&router, "/__control/issued-tokens", None).await.json();
+        let tokens: Vec<&str> = listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        // The login's pair and the renewal's pair (the refresh token rotates).
+        assert_eq!(tokens.len(), 4);
+        for text in [access.as_str(), refresh.as_str(), renewed.as_str()] {
+            assert!(tokens.contains(&text), "{text} not listed");
+        }
+        post(&router, "/__control/reset", json!({}), None).await;
+        let listed = get(&router, "/__control/issued-tokens", None).await.json();
+        assert_eq!(listed, json!({"tokens": []}));
     }
 
     #[tokio::test]

@@ -258,6 +258,9 @@ pub struct Bookkeeping {
     pub protocols_issued: u64,
     /// Origins whose pages may call the main port (`--cors-origin`, `corsOrigins`); see cors.rs.
     pub cors_origins: Vec<String>,
+    /// Paths whose answers are held this long, ms (`/__control/delay-page`): a test lets a page
+    /// that is navigating away report what happened before the new document replaces it.
+    pub page_delays: HashMap<String, u64>,
 }
 
 impl Bookkeeping {

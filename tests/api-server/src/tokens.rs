@@ -156,6 +156,9 @@ struct Ledger {
     next_seq: u64,
     /// Access tokens numbered below this are expired: the expire-access control moves it.
     expired_below: u64,
+    /// Every token text signed, in order (the `issued-tokens` control: leak checks look for
+    /// them in pages, storage and logs).
+    texts: Vec<String>,
 }
 
 struct Family {
@@ -375,6 +378,11 @@ impl TokenStore {
         newly
     }
 
+    /// Every access and refresh token text this store signed since it was last cleared.
+    pub fn issued_texts(&self) -> Vec<String> {
+        self.lock().texts.clone()
+    }
+
     /// Forgets every family and token: everything issued before answers invalid.
     pub fn clear(&self) {
         *self.lock() = Ledger::default();
@@ -414,7 +422,9 @@ impl TokenStore {
                 issued_at_ms: now_ms,
             },
         );
-        self.sign(&claims)
+        let text = self.sign(&claims);
+        ledger.texts.push(text.clone());
+        text
     }
 
     fn sign_refresh(
@@ -447,7 +457,9 @@ impl TokenStore {
                 used: false,
             },
         );
-        self.sign(&claims)
+        let text = self.sign(&claims);
+        ledger.texts.push(text.clone());
+        text
     }
 
     fn sign<T: Serialize>(&self, claims: &T) -> String {
