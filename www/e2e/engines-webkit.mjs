@@ -68,7 +68,10 @@ async function startSession() {
       await sleep(250);
     }
   }
-  await driver.manage().setTimeouts({ script: 120_000, pageLoad: 30_000 });
+  // WebKit's driver times scripts out with the page's own setTimeout: under the fake clock a
+  // runFor of minutes would fire it. The longest delay setTimeout takes (24.8 days) is never
+  // reached; the tests' own timeouts bound every call.
+  await driver.manage().setTimeouts({ script: 2_147_483_647, pageLoad: 30_000 });
   return {
     driver,
     async quit() {
@@ -93,8 +96,11 @@ class WebDriverBrowser {
     this.all.add(session);
     return new WebDriverContext(this, session);
   }
-  /** A context's session back to the pool: one blank window, no cookies. */
-  async release(session) {
+  /**
+   * A context's session back to the pool: one blank window, no cookies. WebDriver deletes only
+   * the cookies of the current document, so each URL the context opened is visited for it.
+   */
+  async release(session, visited) {
     try {
       const handles = await session.driver.getAllWindowHandles();
       for (const handle of handles.slice(1)) {
@@ -102,8 +108,11 @@ class WebDriverBrowser {
         await session.driver.close();
       }
       await session.driver.switchTo().window(handles[0]);
+      for (const url of visited) {
+        await session.driver.get(url);
+        await session.driver.manage().deleteAllCookies();
+      }
       await session.driver.get("about:blank");
-      await session.driver.manage().deleteAllCookies();
       this.idle.push(session);
     } catch {
       this.all.delete(session);
@@ -129,6 +138,8 @@ class WebDriverContext {
     this.queue = Promise.resolve();
     this.closed = false;
     this.firstWindowUsed = false;
+    /** Every URL opened in this context: their cookies are deleted when it closes. */
+    this.visited = new Set();
   }
   /** Runs `fn` alone on this session, switched to `page`'s window. */
   exclusive(page, fn) {
@@ -160,17 +171,33 @@ class WebDriverContext {
   async addInitScript(fn, arg) {
     this.initScripts.push(`(${fn})(${JSON.stringify(arg)});`);
   }
-  async cookies() {
-    const page = this.openPages()[0];
-    const list = await this.exclusive(page, (driver) => driver.manage().getCookies());
-    return list.map((c) => ({ ...c, httpOnly: c.httpOnly ?? false }));
+  /**
+   * The cookies of `urls` (playwright's filter). WebDriver gives only the cookies of the current
+   * document's URL, so each URL is opened in a window of its own for the reading.
+   */
+  async cookies(urls = []) {
+    const list = await this.exclusive(null, async (driver) => {
+      const back = this.openPages()[0]?.handle;
+      const out = [];
+      for (const url of urls) {
+        this.visited.add(url);
+        await driver.switchTo().newWindow("tab");
+        await driver.get(url);
+        out.push(...(await driver.manage().getCookies()));
+        await driver.close();
+      }
+      if (back) await driver.switchTo().window(back);
+      if (urls.length === 0) out.push(...(await driver.manage().getCookies()));
+      return out;
+    });
+    return list.map((c) => ({ ...c, httpOnly: c.httpOnly ?? false, sameSite: c.sameSite ?? "None" }));
   }
   async close() {
     if (this.closed) return;
     for (const page of this.pages) page.stopPolling();
     await this.queue;
     this.closed = true;
-    await this.browser.release(this.session);
+    await this.browser.release(this.session, this.visited);
   }
 }
 
@@ -186,6 +213,12 @@ function installQueue() {
     };
   }
   window.addEventListener("error", (e) => queue.push({ kind: "pageerror", text: String(e.error?.stack ?? e.message) }));
+  // WebDriver waits for a navigation to finish before it runs a script, by which time this
+  // document is gone: what it queued travels in window.name, which survives the navigation
+  // and is no storage a test inspects.
+  window.addEventListener("pagehide", () => {
+    if (queue.length) window.name = `__e2eQueue:${JSON.stringify(queue.splice(0))}`;
+  });
   window.addEventListener("unhandledrejection", (e) => queue.push({ kind: "pageerror", text: String(e.reason?.stack ?? e.reason) }));
   // Responses, as the page's own `fetch` sees them (a wrapper installed before any client is
   // made, so authfetch captures it): url, status, headers a script may read, and the body.
@@ -236,10 +269,21 @@ class WebDriverPage {
   }
   async drain() {
     if (this.closed || this.context.closed) return;
-    const { queue, resources } = await this.run(() => ({
-      queue: (window.__e2eQueue ?? []).splice(0),
-      resources: window.__e2eResources ? window.__e2eResources() : [],
-    }));
+    // A synchronous script: an asynchronous one would hang the session if the page navigated
+    // while it ran.
+    const raw = await this.context.exclusive(this, (driver) =>
+      driver.executeScript(`
+        let carried = [];
+        if (window.name.startsWith("__e2eQueue:")) {
+          carried = JSON.parse(window.name.slice("__e2eQueue:".length));
+          window.name = "";
+        }
+        return JSON.stringify({
+          queue: carried.concat((window.__e2eQueue || []).splice(0)),
+          resources: window.__e2eResources ? window.__e2eResources() : [],
+        });`),
+    );
+    const { queue, resources } = JSON.parse(raw);
     for (const item of queue) {
       if (item.kind === "console") for (const h of this.listeners.console) h({ type: () => item.type, text: () => item.text });
       else if (item.kind === "pageerror") for (const h of this.listeners.pageerror) h(new Error(item.text));
@@ -257,13 +301,22 @@ class WebDriverPage {
     }
     for (const url of resources) for (const h of this.listeners.request) h({ url: () => url });
   }
-  /** Runs `fn(arg)` in the page; answers its (JSON) value, or throws what it threw. */
+  /**
+   * Runs `fn(arg)` in the page; answers its value, or throws what it threw. Values cross as
+   * JSON in which `undefined` is kept (a key set to undefined means "the default" to this
+   * suite's helpers, as with playwright).
+   */
   async run(fn, arg) {
     const script = `const done = arguments[arguments.length - 1];
-      Promise.resolve().then(() => (${fn})(JSON.parse(arguments[0])))
-        .then((v) => done(JSON.stringify({ v })), (e) => done(JSON.stringify({ e: String(e && e.stack || e), name: e && e.name })));`;
-    const raw = await this.context.exclusive(this, (driver) => driver.executeAsyncScript(script, JSON.stringify(arg ?? null)));
-    const out = JSON.parse(raw);
+      const UNDEFINED = ${JSON.stringify(UNDEFINED)};
+      const keep = (k, v) => (v === undefined ? UNDEFINED : v);
+      const revive = ${revive};
+      Promise.resolve().then(() => (${fn})(revive(JSON.parse(arguments[0]), UNDEFINED)))
+        .then((v) => done(JSON.stringify({ v }, keep)), (e) => done(JSON.stringify({ e: String(e && e.stack || e), name: e && e.name })));`;
+    const raw = await this.context.exclusive(this, (driver) =>
+      driver.executeAsyncScript(script, JSON.stringify(arg ?? null, (k, v) => (v === undefined ? UNDEFINED : v))),
+    );
+    const out = revive(JSON.parse(raw), UNDEFINED);
     if ("e" in out) {
       const error = new Error(out.e);
       error.name = out.name ?? "Error";
@@ -286,6 +339,7 @@ class WebDriverPage {
   }
   async goto(url) {
     await this.context.exclusive(this, (driver) => driver.get(url));
+    this.context.visited.add(url);
     this.lastUrl = url;
     await this.afterNavigation();
   }
@@ -384,6 +438,18 @@ class WebDriverPage {
     if (this.context.openPages().length === 0) return; // the context's last window stays until release
     await this.context.exclusive(this, (driver) => driver.close());
   }
+}
+
+/** How `undefined` travels in this layer's JSON. */
+const UNDEFINED = "\u0000undefined";
+
+/** `value` with every UNDEFINED marker (in objects and arrays, at any depth) made `undefined` again. */
+function revive(value, marker) {
+  if (value === marker) return undefined;
+  if (value && typeof value === "object") {
+    for (const key of Object.keys(value)) value[key] = revive(value[key], marker);
+  }
+  return value;
 }
 
 /** In the page: `window[name](...args)` queues a call for the poller. */

@@ -167,9 +167,11 @@ export function watchAuthAnswers(page, paths) {
   });
   return {
     bodies,
+    /** The token texts seen, and every token the server issued (whatever the engine shows). */
     async tokens() {
       await Promise.all([...pending]);
-      return [...tokens];
+      const issued = await fetch(`${new URL(page.url()).origin}/__control/issued-tokens`).then((r) => r.json());
+      return [...new Set([...tokens, ...issued.tokens])];
     },
   };
 }

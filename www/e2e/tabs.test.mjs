@@ -95,7 +95,10 @@ async function twentyCycles({ locks }) {
     for (let n = 1; n <= 20; n++) {
       const c = await cycle(context, tabs, n);
       if (locks) assert.equal(c.refreshRequests, n, `cycle ${n}: ${c.refreshRequests} refreshes (expected one per cycle)`);
-      else assert.ok(c.refreshRequests <= 2 * n, `cycle ${n}: ${c.refreshRequests} refreshes`);
+      else if (c.refreshRequests > 2 * n) {
+        const events = await Promise.all(tabs.map((t) => t.evaluate(() => e2e.events.map((e) => `${e.type}:${e.detail?.reason ?? e.detail?.code ?? ""}@${e.at}`))));
+        assert.fail(`cycle ${n}: ${c.refreshRequests} refreshes; events ${JSON.stringify(events)}`);
+      }
       assert.equal(c.reuseDetections, 0, `cycle ${n}: a used refresh token was presented`);
     }
     const c = await env.counters();

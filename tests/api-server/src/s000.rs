@@ -129,41 +129,21 @@ async fn status(_caller: Caller) -> Json<Value> {
 }
 
 /// `POST /api/envio`: the first part with a file name is the file, whatever the part's name
-/// (the seed names none). The bearer is checked before the body is read, so a 401 stores
-/// nothing.
+/// (the seed names none). The body is read whole before the bearer's verdict is given, as most
+/// servers parse a form first: a 401 then reaches a client that has finished sending, which no
+/// browser mistakes for a lost connection to retry. A 401 stores nothing.
 async fn envio(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, Response>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let missing = || message(StatusCode::BAD_REQUEST, "Arquivo obrigatório");
-    let Ok(mut multipart) = multipart else {
-        return missing();
+    let file = read_file(multipart).await;
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
-    let mut file = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(_) => return missing(),
-        };
-        let Some(name) = field.file_name().map(str::to_owned) else {
-            continue;
-        };
-        if file.is_some() {
-            continue;
-        }
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        match field.bytes().await {
-            Ok(bytes) => file = Some((name, content_type, bytes)),
-            Err(_) => return missing(),
-        }
-    }
     let Some((nome_arquivo, content_type, bytes)) = file else {
-        return missing();
+        return message(StatusCode::BAD_REQUEST, "Arquivo obrigatório");
     };
     let id = ids::uuid_v4();
     let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -187,6 +167,30 @@ async fn envio(
     };
     state.with(|b| b.uploads.insert(id, stored));
     Json(body).into_response()
+}
+
+/// The whole multipart body read; the first part with a file name as (name, content type,
+/// bytes), or `None` (no file, or a body that is not multipart).
+async fn read_file(
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Option<(String, String, Bytes)> {
+    let mut multipart = multipart.ok()?;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.ok()? {
+        let Some(name) = field.file_name().map(str::to_owned) else {
+            continue;
+        };
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        // Every part is read, the later files too: nothing of the body is left unread.
+        let bytes = field.bytes().await.ok()?;
+        if file.is_none() {
+            file = Some((name, content_type, bytes));
+        }
+    }
+    file
 }
 
 async fn not_found() -> Response {
