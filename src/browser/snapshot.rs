@@ -119,11 +119,13 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
     use web_sys::{FormData, Request};
 
+    async fn try_bytes(request: &Request) -> Result<Vec<u8>, JsValue> {
+        let buffer = JsFuture::from(request.array_buffer()?).await?;
+        Ok(Uint8Array::new(buffer.unchecked_ref::<ArrayBuffer>()).to_vec())
+    }
+
     async fn bytes(request: &Request) -> Vec<u8> {
-        let buffer = JsFuture::from(request.array_buffer().unwrap())
-            .await
-            .unwrap();
-        Uint8Array::new(&buffer.dyn_into::<ArrayBuffer>().unwrap()).to_vec()
+        try_bytes(request).await.unwrap()
     }
 
     async fn text(request: &Request) -> String {
@@ -165,9 +167,23 @@ mod tests {
             second.headers().get("Content-Type").unwrap(),
             "same boundary"
         );
-        let (a, b) = (bytes(&first).await, bytes(&second).await);
-        assert!(a.len() > 70_000);
-        assert_eq!(a, b);
+        // WebKit cannot read back a request whose FormData holds a Blob ("Unable to read form
+        // data blob") though it sends it: there the e2e body-replay test checks the bytes the
+        // server received. Every other engine reads them here.
+        let webkit_only = |e: JsValue| {
+            let agent = web_sys::window().unwrap().navigator().user_agent().unwrap();
+            assert!(
+                agent.contains("AppleWebKit") && !agent.contains("Chrome"),
+                "{e:?}"
+            );
+        };
+        match (try_bytes(&first).await, try_bytes(&second).await) {
+            (Ok(a), Ok(b)) => {
+                assert!(a.len() > 70_000);
+                assert_eq!(a, b);
+            }
+            (Err(e), _) | (_, Err(e)) => webkit_only(e),
+        }
     }
 
     #[wasm_bindgen_test]
