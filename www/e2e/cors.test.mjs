@@ -6,7 +6,7 @@
 // the API answers that page's CORS; every test starts with it empty (the reset).
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MARIA, requestsTo, useE2E, waitForAuthfetch } from "./harness.mjs";
+import { MARIA, newIsolatedContext, requestsTo, useE2E, waitForAuthfetch } from "./harness.mjs";
 
 const env = useE2E();
 const contexts = new Set();
@@ -21,7 +21,8 @@ const pageOrigin = () => `http://localhost:${env.server.port}`;
 
 /** Opens test.html on the page origin, with a client whose API is the server's own origin. */
 async function openCrossOrigin() {
-  const context = await env.browser.newContext();
+  // A context that shares no CORS preflight cache with earlier tests (engines.mjs).
+  const context = await newIsolatedContext(env.browser);
   contexts.add(context);
   const page = await context.newPage();
   await page.goto(`${pageOrigin()}/test.html`);

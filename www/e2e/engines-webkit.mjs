@@ -9,6 +9,8 @@
 // - init scripts and the fake clock (@sinonjs/fake-timers) run right after each navigation the
 //   test makes, before it gets the page back — early enough for this suite, whose clients are
 //   made by the test after the page loaded;
+// - the focus, blur and visibilitychange events the browser fires when the layer switches
+//   windows are stopped (a user cannot be in two tabs at once; tests dispatch their own);
 // - `console`, `pageerror`, `request` (from Resource Timing), `response` (from a wrapper of the
 //   page's `fetch`: what a script may read — no `Set-Cookie`) and exposed functions are queued
 //   in the page and drained by a poller every 100 ms.
@@ -96,11 +98,22 @@ class WebDriverBrowser {
     this.all.add(session);
     return new WebDriverContext(this, session);
   }
+  /** A context on a new session, quit when the context closes: no cache shared with others. */
+  async newIsolatedContext() {
+    const session = await startSession();
+    session.isolated = true;
+    this.all.add(session);
+    return new WebDriverContext(this, session);
+  }
   /**
    * A context's session back to the pool: one blank window, no cookies. WebDriver deletes only
    * the cookies of the current document, so each URL the context opened is visited for it.
    */
   async release(session, visited) {
+    if (session.isolated) {
+      this.all.delete(session);
+      return session.quit();
+    }
     try {
       const handles = await session.driver.getAllWindowHandles();
       for (const handle of handles.slice(1)) {
@@ -211,6 +224,12 @@ function installQueue() {
       queue.push({ kind: "console", type: type === "warn" ? "warning" : type, text: args.map(String).join(" ") });
       original(...args);
     };
+  }
+  // Switching windows to run a command gives the window focus and shows it, which no tab in
+  // the back/forward cache could get: the browser's own focus, blur and visibilitychange events
+  // stop here (the tests dispatch the ones they mean).
+  for (const [target, type] of [[window, "focus"], [window, "blur"], [document, "visibilitychange"]]) {
+    target.addEventListener(type, (e) => e.isTrusted && e.stopImmediatePropagation(), true);
   }
   window.addEventListener("error", (e) => queue.push({ kind: "pageerror", text: String(e.error?.stack ?? e.message) }));
   // WebDriver waits for a navigation to finish before it runs a script, by which time this

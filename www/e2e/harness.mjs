@@ -113,6 +113,15 @@ export async function startServer({ port = 0, foreignPort = 0, host = "127.0.0.1
   };
 }
 
+/**
+ * A context that shares nothing with the contexts before it, caches included. Every engine's
+ * contexts are that already, but WebKit's layer reuses browser sessions between contexts
+ * (engines-webkit.mjs): this one gets a session of its own.
+ */
+export function newIsolatedContext(browser) {
+  return browser.newIsolatedContext ? browser.newIsolatedContext() : browser.newContext();
+}
+
 /** Launches the engine of this run (ENGINE: chromium, firefox or webkit; engines.mjs). */
 export async function launchBrowser() {
   return launchEngine();
