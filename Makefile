@@ -75,7 +75,9 @@ types: pack
 node: pkg server
 	node --test --test-reporter=tap tests/node/
 
-## The end-to-end suite in every engine of ENGINES (www/e2e/engines.mjs).
+## The end-to-end suite in every engine of ENGINES (www/e2e/engines.mjs), one engine after the
+## other: run at once on two cores, their timing-sensitive scenarios (tabs whose clocks must
+## move together) grow flaky.
 e2e: pack server
 	@for engine in $(ENGINES); do \
 	  echo "== end-to-end suite in $$engine"; \

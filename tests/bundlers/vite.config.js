@@ -7,6 +7,8 @@ import { defineConfig } from "vite";
 export default defineConfig({
   build: { outDir: "dist-vite", emptyOutDir: true },
   optimizeDeps: { exclude: ["authfetch"] },
+  // One cache per dev server: the e2e suites of the engines run at once.
+  cacheDir: process.env.VITE_CACHE_DIR ?? "node_modules/.vite",
   server: {
     proxy: process.env.API_ORIGIN ? { "/v1": { target: process.env.API_ORIGIN, changeOrigin: false } } : undefined,
   },

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { controlsFor, launchBrowser, MARIA, pollUntil, REPO_ROOT, startServer } from "./harness.mjs";
+import { controlsFor, ENGINE, launchBrowser, MARIA, pollUntil, REPO_ROOT, startServer } from "./harness.mjs";
 
 const FIXTURE = `${REPO_ROOT}tests/bundlers/`;
 let browser;
@@ -79,12 +79,12 @@ describe("bundled apps, from the tarball", () => {
     });
   }
 
-  test("Vite dev server (API proxied): the same flow", { timeout: 90_000 }, async () => {
+  test("Vite dev server (API proxied): the same flow", { timeout: 120_000 }, async () => {
     const server = await startServer();
     const port = await freePort();
-    const vite = spawn("npx", ["vite", "--host", "127.0.0.1", "--port", String(port), "--strictPort"], {
+    const vite = spawn(process.execPath, [`${FIXTURE}node_modules/vite/bin/vite.js`, "--host", "127.0.0.1", "--port", String(port), "--strictPort"], {
       cwd: FIXTURE,
-      env: { ...process.env, API_ORIGIN: server.origin },
+      env: { ...process.env, API_ORIGIN: server.origin, VITE_CACHE_DIR: `node_modules/.vite-${ENGINE}` },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -93,7 +93,7 @@ describe("bundled apps, from the tarball", () => {
     vite.stderr.on("data", (d) => (output += d));
     try {
       const url = `http://127.0.0.1:${port}/`;
-      const up = await pollUntil(() => fetch(url).then((r) => r.ok, () => false), { timeout: 30_000, interval: 200 });
+      const up = await pollUntil(() => fetch(url).then((r) => r.ok, () => false), { timeout: 60_000, interval: 200 });
       assert.ok(up, `vite dev did not start:\n${output}`);
       await drive(url, controlsFor(server.origin));
     } finally {
