@@ -1462,20 +1462,7 @@ impl Client {
         if self.marker.as_ref().is_some_and(|m| m.version == version) {
             return None;
         }
-        let op = self.op();
-        let name = version_marker_name(&self.api_origin, version);
-        self.effects.push_back(Effect::Lock {
-            op,
-            name,
-            shared: true,
-        });
-        self.drop_marker();
-        self.marker = Some(Marker {
-            op,
-            version,
-            then_release: None,
-        });
-        Some(op)
+        Some(self.mark(version, None))
     }
 
     /// After a refused renewal: holds the marker of the lineage's end (the logout version),
@@ -1486,8 +1473,14 @@ impl Client {
         if lock.is_none() || !self.locks || !self.channel_open {
             return self.release(lock);
         }
-        let op = self.op();
         let version = self.session.last_known();
+        self.mark(version, lock);
+    }
+
+    /// Requests the shared marker lock of `version` in place of the current marker; once it is
+    /// granted, `then_release` (a refresh lock) is released. The op of the request.
+    fn mark(&mut self, version: u64, then_release: Option<Op>) -> Op {
+        let op = self.op();
         let name = version_marker_name(&self.api_origin, version);
         self.effects.push_back(Effect::Lock {
             op,
@@ -1498,8 +1491,9 @@ impl Client {
         self.marker = Some(Marker {
             op,
             version,
-            then_release: lock,
+            then_release,
         });
+        op
     }
 
     /// Releases the marker, and the refresh lock waiting on it if any.

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { controlsFor, MARIA, REPO_ROOT, startServer } from "../../www/e2e/harness.mjs";
+import { seed } from "../../www/e2e/seeds.mjs";
 import { createAuthClient, isAuthError } from "../../pkg/index.js";
 
 const FakeTimers = createRequire(`${REPO_ROOT}www/package.json`)("@sinonjs/fake-timers");
@@ -169,17 +170,9 @@ describe("crossTab: true in Node.js", () => {
 
 describe("seed APIs from Node.js", () => {
   test("seed 000: a FormData upload with a Blob, sent once with the bearer, stored byte for byte", async () => {
-    const auth = await createAuthClient({
-      baseUrl: `${server.origin}/s000`,
-      loginPath: "/auth/login",
-      refreshPath: "/auth/tokenRefresh",
-      refreshMethod: "GET",
-      refreshCredential: "bearer",
-      expiredErrorCodes: [],
-      maxRetries: 0,
-      idleTimeoutSeconds: 1800,
-    });
-    await auth.login({ username: "integracao", password: "s3nh4-integr@cao" });
+    const s000 = seed("s000");
+    const auth = await createAuthClient(s000.config(server.origin));
+    await auth.login(s000.credentials);
     const bytes = crypto.getRandomValues(new Uint8Array(40_000));
     const digest = Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("hex");
     const form = new FormData();

@@ -6,8 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { controlsFor, ENGINE, launchBrowser, MARIA, pollUntil, REPO_ROOT, startServer } from "./harness.mjs";
+import { controlsFor, ENGINE, freePort, launchBrowser, MARIA, pollUntil, REPO_ROOT, startServer } from "./harness.mjs";
 
 const FIXTURE = `${REPO_ROOT}tests/bundlers/`;
 let browser;
@@ -21,17 +20,6 @@ after(async () => {
   await browser?.close().catch(() => {});
 });
 
-/** A port nobody listens on now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** The whole flow in the app at `url`, against the server whose controls are `api`. */
 async function drive(url, api) {

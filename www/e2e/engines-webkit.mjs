@@ -16,8 +16,7 @@
 //   in the page and drained by a poller every 100 ms.
 // A page event it cannot give throws `UnsupportedInEngine`.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { InjectedClock, clockScript } from "./engines.mjs";
+import { InjectedClock, clockScript, freePort } from "./engines.mjs";
 
 const DRIVER = process.env.WEBKIT_DRIVER ?? "/usr/bin/WebKitWebDriver";
 
@@ -26,16 +25,6 @@ export class UnsupportedInEngine extends Error {}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 let display;
 const children = new Set();

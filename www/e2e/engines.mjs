@@ -13,6 +13,7 @@
 //
 // ENGINE picks the engine (default chromium).
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
@@ -33,6 +34,18 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+
+/** A port nobody listens on now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** Launches the engine of this run. */
 export async function launchEngine() {

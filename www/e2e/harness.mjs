@@ -16,7 +16,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SERVER_BIN =
   process.env.API_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/api-server", import.meta.url));
 
-export { CHROMIUM_ARGS, CHROMIUM_PATH, ENGINE } from "./engines.mjs";
+export { CHROMIUM_ARGS, CHROMIUM_PATH, ENGINE, freePort } from "./engines.mjs";
 
 /** The PGBen dialect as the demo and the tests configure authfetch. */
 export const LOGIN_PATH = "/v1/auth/login";
@@ -313,6 +313,15 @@ export async function openPage(browser, server, { clock = false, path = "/test.h
     },
     close: () => context.close(),
   };
+}
+
+/** A new tab of `context` on test.html of `server`, with a client made (`window.auth`). */
+export async function openClientTab(context, server) {
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/test.html`);
+  await waitForAuthfetch(page);
+  await page.evaluate(() => e2e.client());
+  return page;
 }
 
 /** Waits for test.html to have loaded the package, then installs the page helpers. */

@@ -26,7 +26,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { ENGINE, MARIA, sleep, useE2E, waitForAuthfetch } from "./harness.mjs";
+import { ENGINE, MARIA, openClientTab, sleep, useE2E } from "./harness.mjs";
 
 const env = useE2E();
 
@@ -69,13 +69,7 @@ function pick(random) {
   return FAULTS[0][0];
 }
 
-async function openTab(context) {
-  const page = await context.newPage();
-  await page.goto(env.server.origin + "/test.html");
-  await waitForAuthfetch(page);
-  await page.evaluate(() => e2e.client());
-  return page;
-}
+const openTab = (context) => openClientTab(context, env.server);
 
 const state = (tab) =>
   tab.evaluate(() => ({ on: auth.isAuthenticated, expiresAt: auth.expiresAt, refreshAt: auth.refreshAt }));

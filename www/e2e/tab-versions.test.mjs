@@ -2,17 +2,11 @@
 // and channel messages are untrusted — against the real server, tabs of one browser context.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MARIA, useE2E, waitForAuthfetch } from "./harness.mjs";
+import { MARIA, openClientTab, useE2E } from "./harness.mjs";
 
 const env = useE2E();
 
-async function openTab(context) {
-  const page = await context.newPage();
-  await page.goto(`${env.server.origin}/test.html`);
-  await waitForAuthfetch(page);
-  await page.evaluate(() => e2e.client());
-  return page;
-}
+const openTab = (context) => openClientTab(context, env.server);
 
 const settle = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@
 // by every tab, so proactive deadlines can be driven without waiting for them.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MARIA, pollUntil, requestsTo, sleep, useE2E, waitForAuthfetch, waitForCounters } from "./harness.mjs";
+import { MARIA, openClientTab, pollUntil, requestsTo, sleep, useE2E, waitForCounters } from "./harness.mjs";
 
 const env = useE2E();
 
@@ -32,13 +32,7 @@ async function openTabs(count, { clock = false, locks = true } = {}) {
   return { context, tabs, close };
 }
 
-async function openTab(context) {
-  const page = await context.newPage();
-  await page.goto(env.server.origin + "/test.html");
-  await waitForAuthfetch(page);
-  await page.evaluate(() => e2e.client());
-  return page;
-}
+const openTab = (context) => openClientTab(context, env.server);
 
 const expiries = (tabs) => Promise.all(tabs.map((t) => t.evaluate(() => auth.expiresAt)));
 const logins = (events) => events.filter((e) => e.type === "login").length;
