@@ -137,6 +137,8 @@ class WebDriverContext {
     this.pages = [];
     this.initScripts = [];
     this.clock = new InjectedClock(this);
+    /** One WebDriver session runs one command at a time: the clock moves pages in turn. */
+    this.movesPagesInTurn = true;
     this.queue = Promise.resolve();
     this.closed = false;
     this.firstWindowUsed = false;

@@ -160,13 +160,13 @@ export class InjectedClock {
     this.pausedAt = t;
   }
   /**
-   * Moves every page's clock `ms` forward. With several pages the time goes in rounds of at
-   * most RUN_STEP_MS, every page one step per round, so that no page's clock runs ahead of the
-   * others by more than a step while their messages travel — as one shared clock would (WebKit's
-   * layer moves pages one after the other).
+   * Moves every page's clock `ms` forward. Where the layer moves pages one after the other
+   * (WebKit's: `movesPagesInTurn`) and there are several, the time goes in rounds of at most
+   * RUN_STEP_MS, every page one step per round, so that no page's clock runs ahead of the others
+   * by more than a step while their messages travel — as one shared clock would.
    */
   async runFor(ms) {
-    const step = this.context.openPages().length > 1 ? RUN_STEP_MS : ms;
+    const step = this.context.movesPagesInTurn && this.context.openPages().length > 1 ? RUN_STEP_MS : ms;
     for (let done = 0; done < ms; done += step) {
       const now = Math.min(step, ms - done);
       await this.each((ms) => window.__e2eClock.clock.tickAsync(ms).then(() => undefined), now);
