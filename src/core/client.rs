@@ -1908,24 +1908,7 @@ mod tests {
     #[test]
     fn with_web_locks_and_no_newer_marker_this_tab_renews_then_marks_then_releases() {
         let mut c = logged_in(true, true);
-        c.refresh(Caller(2));
-        let lock = match drain(&mut c)
-            .into_iter()
-            .find(|e| matches!(e, Effect::Lock { .. }))
-        {
-            Some(Effect::Lock { op, .. }) => op,
-            _ => unreachable!(),
-        };
-        c.lock_granted(lock);
-        let query = match drain(&mut c)
-            .into_iter()
-            .find(|e| matches!(e, Effect::Query(_)))
-        {
-            Some(Effect::Query(op)) => op,
-            _ => unreachable!(),
-        };
-        c.locks_held(query, []);
-        let effects = drain(&mut c);
+        let (lock, effects) = renewal_turn(&mut c, &[]);
         let (op, _) = requests(&effects)[0].clone();
         c.set_now(T0 + 2000);
         c.answered(op, ok("a2", "r2", 3600.0));
