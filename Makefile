@@ -15,9 +15,12 @@ export ENGINES ?= chromium firefox webkit
 setup:
 	@bash scripts/setup.sh
 
-## pkg/: the npm package (wasm + JS glue), size-optimized.
+## pkg/: the npm package (wasm + JS glue), size-optimized: rustc's wasm, wasm-bindgen's glue,
+## then scripts/pack.mjs (wasm-opt, minified glue, the entry, package.json).
 pkg: setup
-	wasm-pack build --release --target web
+	cargo build --release --lib --target wasm32-unknown-unknown
+	rm -rf pkg
+	wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/authfetch.wasm
 	node scripts/pack.mjs
 
 ## The npm tarball of pkg/: authfetch-<version>.tgz at the repository root (what the README
@@ -36,9 +39,9 @@ demo: pkg server
 	node www/walkthrough.mjs
 
 ## Every test: formatting and lints, the core and server (cargo test), the browser edge
-## (wasm-pack test in headless Chromium), the size budget of pkg/ (size-budget.json), the
-## end-to-end suite (Chromium against the server), the typed-usage test of the packed tarball,
-## the Node.js suite.
+## (the wasm-bindgen tests in each engine of ENGINES), the size budget of pkg/
+## (size-budget.json), the typed-usage test of the packed tarball, the Node.js suite, the
+## end-to-end suite (each engine of ENGINES against the server).
 test: setup lint unit browser size types node e2e
 
 lint: setup
@@ -50,14 +53,18 @@ lint: setup
 unit: setup
 	cargo test --workspace
 
-## The wasm-bindgen tests in every engine of ENGINES.
+## The wasm-bindgen tests in every engine of ENGINES: cargo runs each test wasm through
+## wasm-bindgen-test-runner (installed with wasm-bindgen-cli), headless, with the engine's
+## WebDriver named by CHROMEDRIVER / GECKODRIVER / SAFARIDRIVER.
+WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	cargo test --target wasm32-unknown-unknown --features std --tests
 browser: setup
 	@for engine in $(ENGINES); do \
 	  echo "== wasm-bindgen tests in $$engine"; \
 	  case $$engine in \
-	    chromium) wasm-pack test --headless --chrome --features std ;; \
-	    firefox) wasm-pack test --headless --firefox --geckodriver "$$(command -v geckodriver)" --features std ;; \
-	    webkit) xvfb-run -a wasm-pack test --headless --safari --safaridriver /usr/bin/WebKitWebDriver --features std ;; \
+	    chromium) CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) ;; \
+	    firefox) GECKODRIVER="$$(command -v geckodriver)" $(WASM_TEST) ;; \
+	    webkit) SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a $(WASM_TEST) ;; \
 	    *) echo "unknown engine $$engine"; exit 2 ;; \
 	  esac || exit 1; \
 	done

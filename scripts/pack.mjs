@@ -1,14 +1,17 @@
-// Finishes pkg/ after `wasm-pack build`: the size the package ships at (BENCHMARKS.md, size).
+// Finishes pkg/ after `wasm-bindgen --target web` (the Makefile's `pkg` target): the size the
+// package ships at (BENCHMARKS.md, size).
 //
-// 1. wasm-opt (npm binaryen) renames the wasm's imports, exports and import module to one or
+// 1. wasm-opt (npm binaryen) runs `-Oz` on wasm-bindgen's output; a second pass renames the wasm's imports, exports and import module to one or
 //    two letters (`--minify-imports-and-exports-and-modules`) and runs `-Oz` again. wasm-bindgen
 //    names every import like `__wbg_headers_9ef80dd266706f48`: ~100 of those, each spelled in
 //    both the wasm and the glue, are kilobytes that gzip cannot squeeze (the hashes are random).
+//    (Two passes, because the renaming pass after a first `-Oz` comes out smaller than one pass.)
 // 2. The glue (pkg/authfetch.js) is rewritten with wasm-opt's rename map, then minified by
 //    esbuild — as a bundler would, and as every peer in the size table is measured.
 // 3. The package's entry and types (js/index.js, js/index.d.ts) are added — the entry minified
-//    too — with the license files and the changelog, and package.json is rewritten: an `exports`
-//    map, `sideEffects: false`, `engines`. wasm-bindgen's own `.d.ts` files are dropped: they
+//    too — with the README, the license files and the changelog, and package.json is written
+//    from Cargo.toml's [package] (`cargo metadata`): an `exports` map, `sideEffects: false`,
+//    `engines`. wasm-bindgen's own `.d.ts` files are dropped: they
 //    name minified internals, not what a user calls.
 //
 // Every name of the map must be found where wasm-bindgen put it, or the script fails: a glue
@@ -68,6 +71,7 @@ if (!modules.has(MODULE)) {
 }
 if (modules.size !== 1) fail(`unexpected import modules ${[...modules].join(", ")}`);
 
+execFileSync(wasmOpt, [...FEATURES, "-Oz", WASM, "-o", WASM]);
 const mapJson = execFileSync(
   wasmOpt,
   [...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", WASM, "-o", WASM],
@@ -114,15 +118,22 @@ function writeEntry() {
   rmSync(GLUE_TYPES, { force: true });
   rmSync(WASM_TYPES, { force: true });
   const extra = ["LICENSE-MIT", "LICENSE-APACHE", "CHANGELOG.md"];
-  for (const file of extra) copyFileSync(join(root, file), join(pkg, file));
-  const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  for (const file of ["README.md", ...extra]) copyFileSync(join(root, file), join(pkg, file));
+  const metadata = JSON.parse(
+    execFileSync("cargo", ["metadata", "--no-deps", "--format-version", "1", "--manifest-path", join(root, "Cargo.toml")], {
+      encoding: "utf8",
+      maxBuffer: 16 << 20,
+    }),
+  );
+  const crate = metadata.packages.find((p) => p.name === "authfetch");
+  if (!crate) fail("no authfetch package in `cargo metadata`");
   const out = {
-    name: manifest.name,
-    version: manifest.version,
-    description: manifest.description,
-    license: manifest.license,
-    repository: manifest.repository,
-    keywords: manifest.keywords,
+    name: crate.name,
+    version: crate.version,
+    description: crate.description,
+    license: crate.license,
+    repository: { type: "git", url: crate.repository },
+    keywords: crate.keywords,
     type: "module",
     main: "./index.js",
     module: "./index.js",

@@ -1,52 +1,81 @@
 #!/usr/bin/env bash
 # Installs everything `make demo`, `make test` and `make bench` need, and nothing twice.
 # Safe to run on a bare machine of this project's kind and on one that already has it all.
+#
+# On a bare machine the Debian packages (disk and network) download and unpack in the background
+# while cargo compiles the two Rust tools (CPU), and the npm packages install meanwhile too; the
+# script waits for all of them and fails, with the step's log, when one fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
+# The browser engines the tests use (the Makefile's ENGINES); skips what a run does not need.
+ENGINES="${ENGINES:-chromium firefox webkit}"
 
 say() { printf '[setup] %s\n' "$*"; }
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+background=()
+
+# Runs `$2…` in the background with its output in a log; `finish` waits for it.
+start() {
+  local name="$1"
+  shift
+  ("$@") >"$logs/$name.log" 2>&1 &
+  background+=("$!:$name")
+}
+
+finish() {
+  local entry failed=0
+  for entry in "${background[@]}"; do
+    if ! wait "${entry%%:*}"; then
+      say "${entry#*:} failed:"
+      tail -n 40 "$logs/${entry#*:}.log" >&2
+      failed=1
+    fi
+  done
+  [ "$failed" -eq 0 ] || exit 1
+}
+
+# Debian's browsers and drivers (TOOLCHAIN.md): Chromium + chromedriver; Firefox ESR (driven over
+# WebDriver BiDi; geckodriver below for the wasm-bindgen tests); WebKitGTK's WebDriver under Xvfb.
+need_apt=()
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
+case " $ENGINES " in *" firefox "*) [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr) ;; esac
+case " $ENGINES " in *" webkit "*)
+  [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb) ;;
+esac
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "$@"
+}
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]} (in the background)"
+  start apt apt_install "${need_apt[@]}"
+fi
+
+if [ -f www/package.json ]; then
+  if [ ! -d www/node_modules ] || [ www/package-lock.json -nt www/node_modules/.package-lock.json ]; then
+    say "installing the npm packages of www/ (in the background)"
+    start npm bash -c 'cd www && npm ci --no-audit --no-fund --loglevel=error'
+  fi
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
 
+# wasm-bindgen-cli brings wasm-bindgen (the glue) and wasm-bindgen-test-runner (the browser
+# tests). Not --locked: the locked tree wants a webpki-roots the registry lacks (TOOLCHAIN.md).
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
-  # Not --locked: the locked tree wants a webpki-roots the registry lacks (TOOLCHAIN.md).
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if ! command -v wasm-pack >/dev/null 2>&1; then
-  say "installing wasm-pack"
-  cargo install wasm-pack
-fi
-
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing Debian's chromium and chromium-driver"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q chromium chromium-driver
-fi
-
-# The other engines of `make test` (TOOLCHAIN.md, "Other engines"): Firefox ESR (driven over
-# WebDriver BiDi; geckodriver for the wasm-bindgen tests) and WebKitGTK's WebDriver under Xvfb.
-# ENGINES (default "chromium firefox webkit") skips what a run does not use.
-ENGINES="${ENGINES:-chromium firefox webkit}"
-need_apt=()
-case " $ENGINES " in *" firefox "*) [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr) ;; esac
-case " $ENGINES " in *" webkit "*)
-  [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
-  command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb) ;;
-esac
-if [ ${#need_apt[@]} -gt 0 ]; then
-  say "installing ${need_apt[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q "${need_apt[@]}"
-fi
 case " $ENGINES " in *" firefox "*)
   if ! command -v geckodriver >/dev/null 2>&1; then
     say "installing geckodriver 0.37.1"
@@ -54,10 +83,5 @@ case " $ENGINES " in *" firefox "*)
   fi ;;
 esac
 
-if [ -f www/package.json ]; then
-  if [ ! -d www/node_modules ] || [ www/package-lock.json -nt www/node_modules/.package-lock.json ]; then
-    say "installing the npm packages of www/"
-    (cd www && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-fi
+finish
 say "toolchain ready"

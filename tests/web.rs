@@ -1,6 +1,7 @@
-//! The public `AuthClient` API in a real browser (headless Chromium via `wasm-pack test`):
-//! what can be checked without a server. Everything that talks to the API is covered by the
-//! end-to-end suite in `www/e2e/` against the reference server.
+//! The public `AuthClient` API in a real browser (each engine of `make browser`, headless,
+//! through wasm-bindgen-test-runner): what can be checked without a server. Everything that
+//! talks to the API is covered by the end-to-end suite in `www/e2e/` against the reference
+//! server.
 #![cfg(target_arch = "wasm32")]
 
 use authfetch::browser::AuthClient;

@@ -132,8 +132,8 @@ export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
 
 /**
  * pkg/'s wasm has no name section (wasm-opt strips it), so twiggy numbers its items. This builds
- * it again with its names: wasm-bindgen on rustc's output as wasm-pack runs it, then wasm-opt's
- * two passes, wasm-pack's (Cargo.toml's flags) and scripts/pack.mjs's, each with `-g` to keep the
+ * it again with its names: wasm-bindgen on rustc's output as `make pkg` runs it, then wasm-opt's
+ * two passes of scripts/pack.mjs (`-Oz`, then the renaming `-Oz`), each with `-g` to keep the
  * names. `twiggyTop` of the result (custom sections left out, by owner), plus `tools` (versions);
  * its `base` is comparable to pkg/'s code + data. Throws when a tool is missing or fails.
  */

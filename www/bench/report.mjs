@@ -214,8 +214,8 @@ function namedSection(named, pkgBase) {
   out.push(
     "`pkg/`'s wasm has no name section (wasm-opt strips it), so the items above are numbered. To name them, the same wasm was built",
     `again with its names kept: ${named.tools.wasmBindgen || "wasm-bindgen"} \`--target web --keep-debug\` on rustc's output`,
-    `(\`target/wasm32-unknown-unknown/release/authfetch.wasm\`), then ${named.tools.wasmOpt || "wasm-opt"} twice, with wasm-pack's flags (Cargo.toml)`,
-    "and with `scripts/pack.mjs`'s, each pass with `-g`; then `twiggy top` of it, its custom sections (the names among them) left out.",
+    `(\`target/wasm32-unknown-unknown/release/authfetch.wasm\`), then ${named.tools.wasmOpt || "wasm-opt"} twice, as \`scripts/pack.mjs\` runs it (\`-Oz\`,`,
+    "then the renaming `-Oz`), each pass with `-g`; then `twiggy top` of it, its custom sections (the names among them) left out.",
     `Its code + data: ${int(named.base)} B, ${same}. Each item counts in the first row, top to bottom, whose names it matches.`,
     "",
     "| owner | names matching | items | bytes | % of code + data | largest item (bytes) |",

@@ -1,4 +1,4 @@
-//! The demo's files: `--www` at `/`, `--pkg` (the wasm-pack output) at `/pkg`, and `/login`.
+//! The demo's files: `--www` at `/`, `--pkg` (the built package, `make pkg`) at `/pkg`, and `/login`.
 //! Paths are relative to the working directory; a missing directory or file is a 404, never a
 //! crash.
 
