@@ -56,7 +56,7 @@ unit: setup
 ## The wasm-bindgen tests in every engine of ENGINES: cargo runs each test wasm through
 ## wasm-bindgen-test-runner (installed with wasm-bindgen-cli), headless, with the engine's
 ## WebDriver named by CHROMEDRIVER / GECKODRIVER / SAFARIDRIVER.
-WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+WASM_TEST := env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	cargo test --target wasm32-unknown-unknown --features std --tests
 browser: setup
 	@for engine in $(ENGINES); do \
