@@ -578,25 +578,15 @@ async fn meus_beneficios(_caller: Caller, OriginalUri(uri): OriginalUri) -> Json
     }))
 }
 
-async fn upload(
-    State(state): State<AppState>,
-    caller: Caller,
-    OriginalUri(uri): OriginalUri,
+/// The upload form's `arquivo` file (name, content type, bytes) and `tipoDocumento`; `None`
+/// for a body that is not a readable multipart form.
+async fn read_upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let path = uri.path();
-    let missing = || ApiError::invalid_data("Arquivo obrigatório").at(path);
-    let Ok(mut multipart) = multipart else {
-        return missing();
-    };
-    let mut file: Option<(String, String, Bytes)> = None;
+) -> Option<(Option<(String, String, Bytes)>, Option<String>)> {
+    let mut multipart = multipart.ok()?;
+    let mut file = None;
     let mut tipo_documento = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(_) => return missing(),
-        };
+    while let Some(field) = multipart.next_field().await.ok()? {
         match field.name() {
             Some("arquivo") => {
                 let name = field.file_name().unwrap_or("arquivo").to_owned();
@@ -604,17 +594,32 @@ async fn upload(
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, content_type, bytes)),
-                    Err(_) => return missing(),
-                }
+                file = Some((name, content_type, field.bytes().await.ok()?));
             }
             Some("tipoDocumento") => tipo_documento = field.text().await.ok(),
             _ => {}
         }
     }
-    let Some((nome_arquivo, content_type, bytes)) = file else {
-        return missing();
+    Some((file, tipo_documento))
+}
+
+/// `POST /v1/documento/upload`: the body is read whole before the bearer's verdict is given, as
+/// most servers parse a form first (and as `/s000/api/envio` does): a 401 then reaches a client
+/// that has finished sending, which no browser mistakes for a lost connection to send again.
+async fn upload(
+    State(state): State<AppState>,
+    caller: Result<Caller, Response>,
+    OriginalUri(uri): OriginalUri,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let path = uri.path();
+    let form = read_upload(multipart).await;
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let Some((Some((nome_arquivo, content_type, bytes)), tipo_documento)) = form else {
+        return ApiError::invalid_data("Arquivo obrigatório").at(path);
     };
     let id = ids::uuid_v4();
     let sha256 = hex::encode(Sha256::digest(&bytes));
