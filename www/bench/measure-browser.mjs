@@ -1,7 +1,13 @@
 // Measures 2–5, in headless Chromium against the reference server (started through the e2e
-// harness): per-call overhead, refresh storm, memory, start.
+// harness): per-call overhead (driven by playwright, and again in a Chromium no driver is
+// attached to), refresh storm, memory, start.
 
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT } from "../e2e/harness.mjs";
 
 export const median = (xs) => {
@@ -65,6 +71,22 @@ export const CALL_VARIANTS = ["raw", "wrapper", "authfetch", "axios", "ky"];
 const MODES = { seq: "sequential", conc: "concurrent" };
 
 /**
+ * Adds to each variant of `variants` (`{name: {seq: [ms…], conc: [ms…]}}`, the time of every round
+ * for all `calls`) its medians, and the medians over the rounds of its ratio to raw and of its
+ * difference to the wrapper in ms per call (paired by round).
+ */
+function summarize(variants, calls) {
+  const { raw, wrapper } = variants;
+  for (const v of Object.values(variants)) {
+    for (const mode of Object.keys(MODES)) {
+      v[`${mode}Median`] = median(v[mode]);
+      v[`${mode}Ratio`] = median(v[mode].map((t, i) => t / raw[mode][i]));
+      v[`${mode}MinusWrapper`] = median(v[mode].map((t, i) => (t - wrapper[mode][i]) / calls));
+    }
+  }
+}
+
+/**
  * `{ calls, concurrency, rounds, variants: {name: {seq: [ms…], conc: [ms…], seqMedian, concMedian,
  *    seqRatio, concRatio, seqMinusWrapper, concMinusWrapper}}, refreshRequests }` — per mode, the
  * time of every round (ms for all `calls`), its median, and the medians over the rounds of the
@@ -96,14 +118,7 @@ export async function measureCalls({ browser, server, controls, calls, concurren
         for (const name of CALL_VARIANTS) variants[name][mode].push(ms[name]);
       }
     }
-    const { raw, wrapper } = variants;
-    for (const v of Object.values(variants)) {
-      for (const mode of Object.keys(MODES)) {
-        v[`${mode}Median`] = median(v[mode]);
-        v[`${mode}Ratio`] = median(v[mode].map((t, i) => t / raw[mode][i]));
-        v[`${mode}MinusWrapper`] = median(v[mode].map((t, i) => (t - wrapper[mode][i]) / calls));
-      }
-    }
+    summarize(variants, calls);
     const counters = await controls.counters();
     // The same call without the network: CPU alone (bench-page.js, runCpu), a fresh page.
     const cpuCalls = calls * 10;
@@ -127,6 +142,51 @@ export async function measureCalls({ browser, server, controls, calls, concurren
     return { calls, concurrency, rounds, variants, cpu, refreshRequests: counters.refreshRequests };
   } finally {
     await context.close().catch(() => {});
+  }
+}
+
+/**
+ * The per-call measure of `measureCalls` (the same variants, calls, rounds and orders, minus the
+ * CPU-only part) in a Chromium that no driver is attached to: started as a plain process with
+ * the bench's flags and a fresh profile, it opens `bench/calls-detached.html`, whose script runs
+ * the rounds and POSTs the figures to a one-shot HTTP listener here. Same shape as
+ * `measureCalls`'s answer (`variants` with their medians), plus `{ detached: true }`.
+ */
+export async function measureCallsDetached({ server, controls, calls, concurrency, rounds, log }) {
+  await freshServer(controls);
+  const received = {};
+  received.body = new Promise((resolve) => (received.resolve = resolve));
+  const listener = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      res.end();
+      received.resolve(body);
+    });
+  });
+  await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const profile = await mkdtemp(join(tmpdir(), "authfetch-detached-"));
+  const plan = { names: CALL_VARIANTS, calls, concurrency, rounds };
+  const url =
+    `${server.origin}/bench/calls-detached.html?plan=${encodeURIComponent(JSON.stringify(plan))}` +
+    `&report=${encodeURIComponent(`http://127.0.0.1:${listener.address().port}/`)}`;
+  const chromium = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, url], { stdio: "ignore" });
+  const exited = new Promise((resolve) => chromium.once("exit", (code, signal) => resolve(`Chromium exited (${code ?? signal}) before the page reported`)));
+  try {
+    log(`per-call, no DevTools attached: ${rounds} rounds of ${calls} calls per variant and mode, run by the page`);
+    const body = await withTimeout(
+      Promise.race([received.body, exited.then((why) => Promise.reject(new Error(why)))]),
+      1_800_000,
+      "the detached per-call run",
+    );
+    const answer = JSON.parse(body);
+    if (answer.error) throw new Error(`detached per-call run: ${answer.error}`);
+    summarize(answer.variants, calls);
+    return { calls, concurrency, rounds, variants: answer.variants, detached: true };
+  } finally {
+    chromium.kill("SIGKILL");
+    listener.close();
+    await rm(profile, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,5 @@
-// The benchmark run: measures size, per-call overhead, the refresh storm, memory and start, and
+// The benchmark run: measures size, per-call overhead (under playwright, and in a Chromium no
+// driver is attached to), the refresh storm, memory and start, and
 // writes BENCHMARKS.md at the repository root. Run by scripts/bench.sh (`make bench`), which
 // builds the bundles first (build.mjs). Nothing here asserts a figure: it measures and reports.
 //
@@ -11,7 +12,8 @@
 //   BENCH_MEMORY_EVERY     calls between memory readings (default 10000; quick 2000)
 //   BENCH_STORM_CALLS      concurrent calls of the refresh storm (default 1000)
 //   BENCH_STORM_ROUNDS     storms per library (default 3; quick 1)
-//   BENCH_ONLY             comma-separated subset of size,calls,storm,memory,start (default: all)
+//   BENCH_ONLY             comma-separated subset of size,calls,callsDetached,storm,memory,start
+//                          (default: all)
 //   BENCH_OUT              where to write the report (default BENCHMARKS.md at the repository root)
 //   TWIGGY                 path of a twiggy binary (scripts/bench.sh sets it); TWIGGY_NOTE: why not
 //                          (the size measure's named build also needs wasm-bindgen on PATH and
@@ -26,7 +28,7 @@ import { execFileSync } from "node:child_process";
 import { controlsFor, launchBrowser, REPO_ROOT, SERVER_BIN, startServer } from "../e2e/harness.mjs";
 import { BENCH_DIR } from "./build.mjs";
 import { measureSizes, namedBuild, peerVersions, RUSTC_WASM, twiggyTop } from "./measure-size.mjs";
-import { measureCalls, measureMemory, measureStart, measureStorm } from "./measure-browser.mjs";
+import { measureCalls, measureCallsDetached, measureMemory, measureStart, measureStorm } from "./measure-browser.mjs";
 import { renderReport } from "./report.mjs";
 
 const env = process.env;
@@ -51,7 +53,7 @@ const config = {
   stormCalls: int("BENCH_STORM_CALLS", 1000, 1000),
   stormRounds: int("BENCH_STORM_ROUNDS", 3, 1),
 };
-const ALL = ["size", "calls", "storm", "memory", "start"];
+const ALL = ["size", "calls", "callsDetached", "storm", "memory", "start"];
 const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(",").map((s) => s.trim()) : ALL;
 for (const m of only) if (!ALL.includes(m)) throw new Error(`BENCH_ONLY: unknown measure ${m}`);
 const OUT = env.BENCH_OUT || `${REPO_ROOT}BENCHMARKS.md`;
@@ -145,7 +147,7 @@ await measure("size", async () => {
   return sizes;
 });
 
-const browserMeasures = ["calls", "storm", "memory", "start"].filter((m) => only.includes(m));
+const browserMeasures = ["calls", "callsDetached", "storm", "memory", "start"].filter((m) => only.includes(m));
 let server;
 let browser;
 try {
@@ -158,6 +160,9 @@ try {
   const controls = server ? controlsFor(server.origin) : null;
   await measure("calls", () =>
     measureCalls({ browser, server, controls, calls: config.calls, concurrency: config.concurrency, rounds: config.rounds, log }),
+  );
+  await measure("callsDetached", () =>
+    measureCallsDetached({ server, controls, calls: config.calls, concurrency: config.concurrency, rounds: config.rounds, log }),
   );
   await measure("storm", () =>
     measureStorm({ browser, server, controls, calls: config.stormCalls, rounds: config.stormRounds, log }),
