@@ -75,35 +75,44 @@ function atMostRow(goal, target, r, figure, bound, show, measured = show) {
   return goalRow(goal, target, measured(value), over <= 0, `${show(Math.abs(over))} ${over <= 0 ? "under" : "over"} the bound`);
 }
 
+const perCall = (n) => `${(n * 1000).toFixed(1)} µs`;
+const msText = (n, d = 2) => `${n.toFixed(d)} ms`;
+
+/** The sequential per-call goal of a per-call measure `m` (`measureCalls`'s shape), run `how`. */
+function sequentialRow(how, m) {
+  return atMostRow(
+    `Per-call overhead, sequential, ${how}`,
+    `authfetch ≤ ${MINUS_WRAPPER_GOAL_MS} ms per call above the minimal JS wrapper`,
+    m,
+    (c) => c.variants.authfetch.seqMinusWrapper,
+    MINUS_WRAPPER_GOAL_MS,
+    (d) => msText(d, 3),
+    (d) =>
+      `${signed(d, 3)} ms per call (authfetch ${perCall(m.variants.authfetch.seqMedian / m.calls)}, ` +
+      `wrapper ${perCall(m.variants.wrapper.seqMedian / m.calls)} per call)`,
+  );
+}
+
+/** The concurrent per-call goal of a per-call measure `m`, run `how`. */
+function concurrentRow(how, m) {
+  return atMostRow(
+    `Per-call time, concurrency ${m?.concurrency ?? 32}, ${how}`,
+    `≤ ${CONCURRENT_GOAL.toFixed(2)} × raw fetch`,
+    m,
+    (c) => c.variants.authfetch.concRatio,
+    CONCURRENT_GOAL,
+    (r) => `${(r * 100).toFixed(1)} points`,
+    (r) => `${r.toFixed(3)} × raw`,
+  );
+}
+
 function goalsTable({ results }) {
   const { calls, start, size } = results;
   const detached = results.callsDetached;
-  const perCall = (n) => `${(n * 1000).toFixed(1)} µs`;
-  const msText = (n, d = 2) => `${n.toFixed(d)} ms`;
   const bytesText = (n) => `${int(n)} B`;
   const rows = [
-    atMostRow(
-      "Per-call overhead, sequential, under playwright (DevTools protocol attached)",
-      `authfetch ≤ ${MINUS_WRAPPER_GOAL_MS} ms per call above the minimal JS wrapper`,
-      calls,
-      (c) => c.variants.authfetch.seqMinusWrapper,
-      MINUS_WRAPPER_GOAL_MS,
-      (d) => msText(d, 3),
-      (d) =>
-        `${signed(d, 3)} ms per call (authfetch ${perCall(calls.variants.authfetch.seqMedian / calls.calls)}, ` +
-        `wrapper ${perCall(calls.variants.wrapper.seqMedian / calls.calls)} per call)`,
-    ),
-    atMostRow(
-      "Per-call overhead, sequential, no DevTools protocol attached (the browser as users run it)",
-      `authfetch ≤ ${MINUS_WRAPPER_GOAL_MS} ms per call above the minimal JS wrapper`,
-      detached,
-      (c) => c.variants.authfetch.seqMinusWrapper,
-      MINUS_WRAPPER_GOAL_MS,
-      (d) => msText(d, 3),
-      (d) =>
-        `${signed(d, 3)} ms per call (authfetch ${perCall(detached.variants.authfetch.seqMedian / detached.calls)}, ` +
-        `wrapper ${perCall(detached.variants.wrapper.seqMedian / detached.calls)} per call)`,
-    ),
+    sequentialRow("under playwright (DevTools protocol attached)", calls),
+    sequentialRow("no DevTools protocol attached (the browser as users run it)", detached),
     atMostRow(
       "Per-call overhead, CPU only (instant `fetch`)",
       `authfetch ≤ ${MINUS_WRAPPER_GOAL_MS} ms per call above the minimal JS wrapper`,
@@ -115,24 +124,8 @@ function goalsTable({ results }) {
         `${signed(d, 4)} ms per call (authfetch ${calls.cpu.us.authfetch.toFixed(1)} µs, ` +
         `wrapper ${calls.cpu.us.wrapper.toFixed(1)} µs per call)`,
     ),
-    atMostRow(
-      `Per-call time, concurrency ${calls?.concurrency ?? 32}, under playwright`,
-      `≤ ${CONCURRENT_GOAL.toFixed(2)} × raw fetch`,
-      calls,
-      (c) => c.variants.authfetch.concRatio,
-      CONCURRENT_GOAL,
-      (r) => `${(r * 100).toFixed(1)} points`,
-      (r) => `${r.toFixed(3)} × raw`,
-    ),
-    atMostRow(
-      `Per-call time, concurrency ${detached?.concurrency ?? 32}, no DevTools protocol attached`,
-      `≤ ${CONCURRENT_GOAL.toFixed(2)} × raw fetch`,
-      detached,
-      (c) => c.variants.authfetch.concRatio,
-      CONCURRENT_GOAL,
-      (r) => `${(r * 100).toFixed(1)} points`,
-      (r) => `${r.toFixed(3)} × raw`,
-    ),
+    concurrentRow("under playwright", calls),
+    concurrentRow("no DevTools protocol attached", detached),
     atMostRow(
       "Construct (`new AuthClient`)",
       `≤ ${CONSTRUCT_GOAL_MS} ms`,
