@@ -91,17 +91,20 @@ async function versionOf(tool) {
  * its name, in this order (so `drop_in_place<authfetch::core::…>` is drop glue, and the browser
  * edge's impls on core's types are the browser edge's). Items that match none: "everything else".
  */
+// `edge: true` marks the rows that exist only to carry the core's decisions out to the browser
+// (report.mjs sums them in "What stands between the package and 18 KB").
 export const OWNERS = [
   // wasm-bindgen names the export of `AuthClient::method` `authclient_method`, most of them then
   // wrapped as `… externref shim`; rustc inlines our method bodies into them.
-  { label: "`AuthClient`'s exported methods (wasm-bindgen's wrappers, our method bodies inlined)", match: "`authclient_…`", re: /^authclient_/ },
-  { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/ },
-  { label: "our browser edge", match: "`authfetch::browser`", re: /authfetch::browser::/ },
+  { label: "`AuthClient`'s exported methods (wasm-bindgen's wrappers, our method bodies inlined)", match: "`authclient_…`", re: /^authclient_/, edge: true },
+  { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/, edge: true },
+  { label: "our browser edge", match: "`authfetch::browser`", re: /authfetch::browser::/, edge: true },
   { label: "our sans-IO core", match: "`authfetch::core`", re: /authfetch::core::/ },
   {
     label: "wasm-bindgen / js-sys / web-sys runtime",
     match: "`wasm_bindgen`, `js_sys`, `web_sys`, `externref`, `__wbindgen`, `__wbg_`",
     re: /wasm_bindgen|js_sys|web_sys|externref|__wbindgen|__wbg_/,
+    edge: true,
   },
   { label: "formatting and panics", match: "`fmt::`, `panic`", re: /fmt::|panic/ },
   { label: "allocator and collections", match: "`alloc::`, `lol_alloc`, `__rust_alloc`…", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
@@ -115,7 +118,7 @@ export const OWNERS = [
 
 const OTHER = { label: "everything else", match: "none of the above", re: /(?:)/ };
 
-/** `[{label, match, items, bytes, percent, largest}]`: OWNERS's rows, then OTHER. */
+/** `[{label, match, edge, items, bytes, percent, largest}]`: OWNERS's rows, then OTHER. */
 function owners(items, base) {
   const rows = [...OWNERS, OTHER].map((o) => ({ ...o, items: 0, bytes: 0, largest: null }));
   for (const it of items) {

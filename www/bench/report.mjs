@@ -288,11 +288,6 @@ function sizeSection(size) {
   return out.join("\n");
 }
 
-// The owners (measure-size.mjs, OWNERS) that exist only to carry the core's decisions out to
-// the browser, by label prefix; every other row is the core, its allocator, its strings and the
-// module's structure.
-const EDGE_OWNERS = ["`AuthClient`'s exported methods", "drop glue", "our browser edge", "wasm-bindgen / js-sys / web-sys runtime"];
-
 /**
  * What stands between the package and the size target and aim: the JS share as measured, the
  * wasm split into the browser edge and the rest by owner, each share's gzip estimated at the
@@ -303,7 +298,8 @@ function gapSection(size) {
   if (!named || named.error || !named.owners) return [];
   const js = size.glue.gzip + (size.entry?.gzip ?? 0);
   const perByte = size.wasm.gzip / size.wasm.raw;
-  const edge = named.owners.filter((o) => EDGE_OWNERS.some((e) => o.label.startsWith(e))).reduce((a, o) => a + o.bytes, 0);
+  const edgeOwners = named.owners.filter((o) => o.edge);
+  const edge = edgeOwners.reduce((a, o) => a + o.bytes, 0);
   const rest = named.base - edge;
   const wasmTarget = SIZE_TARGET_BYTES - js;
   const est = (raw) => int(raw * perByte);
@@ -315,7 +311,7 @@ function gapSection(size) {
     "",
     "| share | owners | code + data (B) | gzip, estimated at the wasm's ratio (B) |",
     "| --- | --- | ---: | ---: |",
-    `| the browser edge | ${EDGE_OWNERS.join("; ")} | ${int(edge)} | ${est(edge)} |`,
+    `| the browser edge | ${edgeOwners.map((o) => o.label).join("; ")} | ${int(edge)} | ${est(edge)} |`,
     `| the core and what any wasm needs | the other rows (core, allocator, strings, formatting, module structure, the rest) | ${int(rest)} | ${est(rest)} |`,
     "",
     rest * perByte > wasmTarget

@@ -14,6 +14,7 @@ mod cors;
 mod errors;
 mod faults;
 mod foreign;
+mod form;
 mod ids;
 mod pgben;
 mod s000;

@@ -21,6 +21,7 @@ use crate::app::bearer_token;
 use crate::clock;
 use crate::errors::ApiError;
 use crate::faults::{self, Endpoint, Injected};
+use crate::form;
 use crate::ids;
 use crate::serve::ConnHandle;
 use crate::state::{AppState, Bookkeeping, Dialect, Lockout, Upload};
@@ -578,34 +579,8 @@ async fn meus_beneficios(_caller: Caller, OriginalUri(uri): OriginalUri) -> Json
     }))
 }
 
-/// The upload form's `arquivo` file (name, content type, bytes) and `tipoDocumento`; `None`
-/// for a body that is not a readable multipart form.
-async fn read_upload(
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Option<(Option<(String, String, Bytes)>, Option<String>)> {
-    let mut multipart = multipart.ok()?;
-    let mut file = None;
-    let mut tipo_documento = None;
-    while let Some(field) = multipart.next_field().await.ok()? {
-        match field.name() {
-            Some("arquivo") => {
-                let name = field.file_name().unwrap_or("arquivo").to_owned();
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_owned();
-                file = Some((name, content_type, field.bytes().await.ok()?));
-            }
-            Some("tipoDocumento") => tipo_documento = field.text().await.ok(),
-            _ => {}
-        }
-    }
-    Some((file, tipo_documento))
-}
-
-/// `POST /v1/documento/upload`: the body is read whole before the bearer's verdict is given, as
-/// most servers parse a form first (and as `/s000/api/envio` does): a 401 then reaches a client
-/// that has finished sending, which no browser mistakes for a lost connection to send again.
+/// `POST /v1/documento/upload`: the file is the `arquivo` part, `tipoDocumento` the other field.
+/// The form is read whole before the bearer's verdict (`form`).
 async fn upload(
     State(state): State<AppState>,
     caller: Result<Caller, Response>,
@@ -613,14 +588,23 @@ async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let path = uri.path();
-    let form = read_upload(multipart).await;
+    let parts = form::read(multipart).await;
     let caller = match caller {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let Some((Some((nome_arquivo, content_type, bytes)), tipo_documento)) = form else {
+    let parts = parts.unwrap_or_default();
+    let named = |name: &str| parts.iter().rfind(|p| p.name.as_deref() == Some(name));
+    let tipo_documento =
+        named("tipoDocumento").and_then(|p| String::from_utf8(p.bytes.to_vec()).ok());
+    let Some(file) = named("arquivo") else {
         return ApiError::invalid_data("Arquivo obrigatório").at(path);
     };
+    let nome_arquivo = file
+        .file_name
+        .clone()
+        .unwrap_or_else(|| "arquivo".to_owned());
+    let (content_type, bytes) = (file.content_type.clone(), file.bytes.clone());
     let id = ids::uuid_v4();
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let extension = nome_arquivo

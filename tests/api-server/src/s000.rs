@@ -19,6 +19,7 @@ use crate::app::{authenticate, bearer_token, json_strings};
 use crate::clock;
 use crate::errors::{injected_message as injected, message};
 use crate::faults::{self, Endpoint};
+use crate::form;
 use crate::ids;
 use crate::pgben::UPLOAD_LIMIT;
 use crate::serve::ConnHandle;
@@ -129,19 +130,22 @@ async fn status(_caller: Caller) -> Json<Value> {
 }
 
 /// `POST /api/envio`: the first part with a file name is the file, whatever the part's name
-/// (the seed names none). The body is read whole before the bearer's verdict is given, as most
-/// servers parse a form first: a 401 then reaches a client that has finished sending, which no
-/// browser mistakes for a lost connection to retry. A 401 stores nothing.
+/// (the seed names none). The form is read whole before the bearer's verdict (`form`); a 401
+/// stores nothing.
 async fn envio(
     State(state): State<AppState>,
     caller: Result<Caller, Response>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let file = read_file(multipart).await;
+    let parts = form::read(multipart).await;
     let caller = match caller {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
+    let file = parts
+        .into_iter()
+        .flatten()
+        .find_map(|p| Some((p.file_name?, p.content_type, p.bytes)));
     let Some((nome_arquivo, content_type, bytes)) = file else {
         return message(StatusCode::BAD_REQUEST, "Arquivo obrigatório");
     };
@@ -167,30 +171,6 @@ async fn envio(
     };
     state.with(|b| b.uploads.insert(id, stored));
     Json(body).into_response()
-}
-
-/// The whole multipart body read; the first part with a file name as (name, content type,
-/// bytes), or `None` (no file, or a body that is not multipart).
-async fn read_file(
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Option<(String, String, Bytes)> {
-    let mut multipart = multipart.ok()?;
-    let mut file = None;
-    while let Some(field) = multipart.next_field().await.ok()? {
-        let Some(name) = field.file_name().map(str::to_owned) else {
-            continue;
-        };
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        // Every part is read, the later files too: nothing of the body is left unread.
-        let bytes = field.bytes().await.ok()?;
-        if file.is_none() {
-            file = Some((name, content_type, bytes));
-        }
-    }
-    file
 }
 
 async fn not_found() -> Response {
