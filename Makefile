@@ -3,24 +3,26 @@
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-# wasm-opt from npm binaryen (Debian's is too old for wasm-bindgen's output), cargo-installed tools.
+# wasm-opt from npm binaryen (Debian's is too old for rustc's wasm features), cargo's tools.
 export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
-export WASM_BINDGEN_TEST_TIMEOUT ?= 120
-# The browser engines the wasm-bindgen tests and the end-to-end suite run in
-# (`make test ENGINES=chromium` for a quick local run).
+# The browser engines the end-to-end suite runs in (`make test ENGINES=chromium` for a quick
+# local run).
 export ENGINES ?= chromium firefox webkit
 
-.PHONY: setup pkg pack server demo test lint unit browser e2e size types node soak bench clean
+.PHONY: setup pkg pack server demo test lint unit e2e size types node soak bench clean
 
 setup:
 	@bash scripts/setup.sh
 
-## pkg/: the npm package (wasm + JS glue), size-optimized: rustc's wasm, wasm-bindgen's glue,
-## then scripts/pack.mjs (wasm-opt, minified glue, the entry, package.json).
+## pkg/: the npm package (wasm + the JS edge), size-optimized: rustc's wasm (the core and its
+## flat exports) and js/authfetch.js (the browser edge), then scripts/pack.mjs (wasm-opt, the
+## minified edge, the entry, package.json).
 pkg: setup
 	cargo build --release --lib --target wasm32-unknown-unknown
 	rm -rf pkg
-	wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/authfetch.wasm
+	mkdir pkg
+	cp target/wasm32-unknown-unknown/release/authfetch.wasm pkg/authfetch_bg.wasm
+	cp js/authfetch.js pkg/authfetch.js
 	node scripts/pack.mjs
 
 ## The npm tarball of pkg/: authfetch-<version>.tgz at the repository root (what the README
@@ -38,38 +40,21 @@ server: setup
 demo: pkg server
 	node www/walkthrough.mjs
 
-## Every test: formatting and lints, the core and server (cargo test), the browser edge
-## (the wasm-bindgen tests in each engine of ENGINES), the size budget of pkg/
+## Every test: formatting and lints, the core and server (cargo test), the size budget of pkg/
 ## (size-budget.json), the typed-usage test of the packed tarball, the Node.js suite, the
-## end-to-end suite (each engine of ENGINES against the server).
-test: setup lint unit browser size types node e2e
+## end-to-end suite (each engine of ENGINES against the server; the browser edge's own tests
+## among it, www/e2e/edge.test.mjs).
+test: setup lint unit size types node e2e
 
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p authfetch --target wasm32-unknown-unknown --lib -- -D warnings
-	cargo clippy -p authfetch --target wasm32-unknown-unknown --all-targets --features std -- -D warnings
 
 unit: setup
 	cargo test --workspace
 
-## The wasm-bindgen tests in every engine of ENGINES: cargo runs each test wasm through
-## wasm-bindgen-test-runner (installed with wasm-bindgen-cli), headless, with the engine's
-## WebDriver named by CHROMEDRIVER / GECKODRIVER / SAFARIDRIVER.
-WASM_TEST := env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-	cargo test --target wasm32-unknown-unknown --features std --tests
-browser: setup
-	@for engine in $(ENGINES); do \
-	  echo "== wasm-bindgen tests in $$engine"; \
-	  case $$engine in \
-	    chromium) CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) ;; \
-	    firefox) GECKODRIVER="$$(command -v geckodriver)" $(WASM_TEST) ;; \
-	    webkit) SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a $(WASM_TEST) ;; \
-	    *) echo "unknown engine $$engine"; exit 2 ;; \
-	  esac || exit 1; \
-	done
-
-## pkg/ as shipped (wasm + glue, gzip -9) within the budget of size-budget.json.
+## pkg/ as shipped (wasm + JS, gzip -9) within the budget of size-budget.json.
 size: pkg
 	node --test --test-reporter=tap tests/size/
 

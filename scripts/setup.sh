@@ -3,12 +3,11 @@
 # Safe to run on a bare machine of this project's kind and on one that already has it all.
 #
 # On a bare machine the Debian packages (disk and network) download and unpack in the background
-# while cargo compiles the two Rust tools (CPU), and the npm packages install meanwhile too; the
-# script waits for all of them and fails, with the step's log, when one fails.
+# while the npm packages install; the script waits for both and fails, with the step's log, when
+# one fails. No Rust tool is installed: the wasm is rustc's, finished by wasm-opt from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WASM_BINDGEN_VERSION=0.2.130
 # The browser engines the tests use (the Makefile's ENGINES); skips what a run does not need.
 ENGINES="${ENGINES:-chromium firefox webkit}"
 
@@ -38,10 +37,10 @@ finish() {
   [ "$failed" -eq 0 ] || exit 1
 }
 
-# Debian's browsers and drivers (TOOLCHAIN.md): Chromium + chromedriver; Firefox ESR (driven over
-# WebDriver BiDi; geckodriver below for the wasm-bindgen tests); WebKitGTK's WebDriver under Xvfb.
+# Debian's browsers (TOOLCHAIN.md): Chromium (driven by playwright-core over CDP); Firefox ESR
+# (puppeteer-core over WebDriver BiDi); WebKitGTK's WebDriver under Xvfb (selenium-webdriver).
 need_apt=()
-[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 case " $ENGINES " in *" firefox "*) [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr) ;; esac
 case " $ENGINES " in *" webkit "*)
   [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
@@ -68,20 +67,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-
-# wasm-bindgen-cli brings wasm-bindgen (the glue) and wasm-bindgen-test-runner (the browser
-# tests). Not --locked: the locked tree wants a webpki-roots the registry lacks (TOOLCHAIN.md).
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-fi
-
-case " $ENGINES " in *" firefox "*)
-  if ! command -v geckodriver >/dev/null 2>&1; then
-    say "installing geckodriver 0.37.1"
-    cargo install geckodriver@0.37.1 --locked
-  fi ;;
-esac
 
 finish
 say "toolchain ready"
