@@ -1,5 +1,5 @@
 // Types of the authfetch package (pkg/index.d.ts). Written by hand so that they describe what a
-// user may do, not the WebAssembly glue behind it; `make test` checks them against the runtime
+// user may do, not the WebAssembly module behind it; `make test` checks them against the runtime
 // (tests/types/members.test.mjs) and compiles an app that uses every member with `--strict`
 // (tests/types/app). Needs only the `ES2020` and `DOM` libs.
 
@@ -260,8 +260,9 @@ export class AuthClient {
   removeEventListener<K extends keyof AuthClientEventMap>(type: K, listener: (event: AuthClientEventMap[K]) => void): void;
   /**
    * Releases the client: its timer, listeners, `fetcher()` function, tokens, channel and locks;
-   * calls still waiting reject `not_authenticated`. (Where the runtime has explicit resource
-   * management, `[Symbol.dispose]` does the same.)
+   * calls still waiting reject `not_authenticated`, and so does every later call (its `fetcher()`
+   * function throws it). (Where the runtime has explicit resource management,
+   * `[Symbol.dispose]` does the same.)
    */
   free(): void;
 }

@@ -1,5 +1,5 @@
 // The package's entry point (pkg/index.js): what `import … from "authfetch"` gives. The session
-// logic is the WebAssembly module behind ./authfetch.js (wasm-bindgen's glue); this file adds
+// logic is the WebAssembly module that ./authfetch.js (the browser edge) loads and drives; this file adds
 // what must exist before that module is loaded: one shared initialisation, `createAuthClient`,
 // the `not_initialized` error and the `isAuthError` guard. Types: index.d.ts next to it.
 import load, { initSync as loadSync, AuthClient as WasmAuthClient } from "./authfetch.js";
@@ -36,7 +36,7 @@ export default function init(options) {
 /**
  * Node.js: `fetch` cannot read `file:` URLs, so the module next to this file is read from disk
  * (`process.getBuiltinModule`, Node 20.16+: no import a browser bundler would try to resolve).
- * Elsewhere `undefined`: the glue fetches it.
+ * Elsewhere `undefined`: the edge fetches it.
  */
 function fromFile() {
   const here = import.meta.url;

@@ -1,4 +1,4 @@
-// The wasm features wasm-bindgen's output uses: the same list as Cargo.toml's wasm-opt flags.
+// The wasm features rustc enables for wasm32-unknown-unknown, which wasm-opt must accept.
 // Shared by scripts/pack.mjs and the size benchmark's named rebuild (www/bench/measure-size.mjs).
 export const FEATURES = [
   "--enable-bulk-memory",

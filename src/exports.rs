@@ -43,14 +43,19 @@ unsafe impl Sync for Buffer {}
 static INPUT: Buffer = Buffer(UnsafeCell::new(Vec::new()));
 static OUTPUT: Buffer = Buffer(UnsafeCell::new(Vec::new()));
 
-fn buffer(which: &'static Buffer) -> &'static mut Vec<u8> {
+fn input_buffer() -> &'static mut Vec<u8> {
     // SAFETY: one thread, and each export takes each buffer once, for its own duration.
-    unsafe { &mut *which.0.get() }
+    unsafe { &mut *INPUT.0.get() }
+}
+
+fn output_buffer() -> &'static mut Vec<u8> {
+    // SAFETY: as for `input_buffer`.
+    unsafe { &mut *OUTPUT.0.get() }
 }
 
 /// The output buffer, emptied (and zeroed) for a new answer.
 fn output() -> &'static mut Vec<u8> {
-    let out = buffer(&OUTPUT);
+    let out = output_buffer();
     out.fill(0);
     out.clear();
     out
@@ -127,7 +132,7 @@ struct Reader {
 
 impl Reader {
     fn new(len: usize) -> Reader {
-        let input = buffer(&INPUT);
+        let input = input_buffer();
         let len = len.min(input.len());
         Reader {
             bytes: &mut input[..len],
@@ -149,7 +154,7 @@ impl Reader {
     /// A string field; `None` when absent, cut short or not UTF-8.
     fn text(&mut self) -> Option<String> {
         let len = self.num();
-        if !(len >= 0.0) {
+        if len.is_nan() || len < 0.0 {
             return None;
         }
         let end = self.at.checked_add(len as usize)?;
@@ -169,7 +174,7 @@ impl Drop for Reader {
 /// next call that may grow memory).
 #[no_mangle]
 pub extern "C" fn af_in(len: usize) -> *mut u8 {
-    let input = buffer(&INPUT);
+    let input = input_buffer();
     if input.len() < len {
         input.resize(len, 0);
     }
@@ -179,13 +184,13 @@ pub extern "C" fn af_in(len: usize) -> *mut u8 {
 /// Where the output buffer starts.
 #[no_mangle]
 pub extern "C" fn af_out() -> *const u8 {
-    buffer(&OUTPUT).as_ptr()
+    output_buffer().as_ptr()
 }
 
 /// How many bytes the output buffer holds.
 #[no_mangle]
 pub extern "C" fn af_out_len() -> usize {
-    buffer(&OUTPUT).len()
+    output_buffer().len()
 }
 
 /// Every configuration key, as strings (the count first), for the edge to read from the
@@ -262,46 +267,46 @@ impl Value {
     }
 }
 
-/// The configuration's values in [`KEYS`] order, read into a [`RawConfig`] with the same
-/// checks and the same order of errors as DESIGN's configuration table: the JS type of each
-/// key, so that the error names the key.
-struct Values(Vec<Value>);
+/// The configuration's values in [`KEYS`] order, read into a [`RawConfig`] one after the other
+/// with the checks of DESIGN's configuration table: the JS type of each key, so that the error
+/// names the key.
+struct Values {
+    values: alloc::vec::IntoIter<Value>,
+    /// The index in [`KEYS`] of the next value.
+    next: usize,
+}
 
 impl Values {
-    fn take(&mut self, key: &'static str) -> Value {
-        match KEYS.iter().position(|k| *k == key) {
-            Some(i) => core::mem::replace(&mut self.0[i], Value::Undefined),
-            None => Value::Undefined,
+    /// The next key and its value.
+    fn next(&mut self) -> (&'static str, Value) {
+        let key = KEYS.get(self.next).copied().unwrap_or_default();
+        self.next += 1;
+        (key, self.values.next().unwrap_or(Value::Undefined))
+    }
+
+    fn string(&mut self) -> Result<Option<String>, AuthError> {
+        match self.next() {
+            (_, Value::Text(s)) => Ok(Some(s)),
+            (_, v) if !v.given() => Ok(None),
+            (key, _) => Err(AuthError::invalid_config(key, "must be a string")),
         }
     }
 
-    fn string(&mut self, key: &'static str) -> Result<Option<String>, AuthError> {
-        match self.take(key) {
-            Value::Text(s) => Ok(Some(s)),
-            v if !v.given() => Ok(None),
-            _ => Err(AuthError::invalid_config(key, "must be a string")),
-        }
-    }
-
-    fn number(&mut self, key: &'static str) -> Result<Option<f64>, AuthError> {
-        match self.take(key) {
-            Value::Number(n) => Ok(Some(n)),
-            v if !v.given() => Ok(None),
-            _ => Err(AuthError::invalid_config(key, "must be a number")),
+    fn number(&mut self) -> Result<Option<f64>, AuthError> {
+        match self.next() {
+            (_, Value::Number(n)) => Ok(Some(n)),
+            (_, v) if !v.given() => Ok(None),
+            (key, _) => Err(AuthError::invalid_config(key, "must be a number")),
         }
     }
 
     /// A list of strings; where `single_ok`, one string is a one-element list.
-    fn strings(
-        &mut self,
-        key: &'static str,
-        single_ok: bool,
-    ) -> Result<Option<Vec<String>>, AuthError> {
-        match self.take(key) {
-            Value::Texts(list) => Ok(Some(list)),
-            Value::Text(one) if single_ok => Ok(Some(alloc::vec![one])),
-            v if !v.given() => Ok(None),
-            _ => Err(AuthError::invalid_config(
+    fn strings(&mut self, single_ok: bool) -> Result<Option<Vec<String>>, AuthError> {
+        match self.next() {
+            (_, Value::Texts(list)) => Ok(Some(list)),
+            (_, Value::Text(one)) if single_ok => Ok(Some(alloc::vec![one])),
+            (_, v) if !v.given() => Ok(None),
+            (key, _) => Err(AuthError::invalid_config(
                 key,
                 "must be an array of strings",
             )),
@@ -311,14 +316,13 @@ impl Values {
     /// A key where an explicit `null` means "off": `Some(None)`.
     fn nullable<T>(
         &mut self,
-        key: &'static str,
-        read: fn(&mut Values, &'static str) -> Result<Option<T>, AuthError>,
+        read: fn(&mut Values) -> Result<Option<T>, AuthError>,
     ) -> Result<Option<Option<T>>, AuthError> {
-        let i = KEYS.iter().position(|k| *k == key).unwrap_or(0);
-        if matches!(self.0[i], Value::Null) {
+        if matches!(self.values.as_slice().first(), Some(Value::Null)) {
+            self.next();
             return Ok(Some(None));
         }
-        Ok(read(self, key)?.map(Some))
+        Ok(read(self)?.map(Some))
     }
 }
 
@@ -350,10 +354,10 @@ fn read_config(
             unknown = Some(key);
         }
     }
-    let mut values = Values(KEYS.iter().map(|_| Value::read(r)).collect());
-    // The `fetch` key first (as the client reads it before anything else), then the object,
-    // the keys, `baseUrl` and every other key in order.
-    match values.take("fetch") {
+    let mut list: Vec<Value> = KEYS.iter().map(|_| Value::read(r)).collect();
+    // The `fetch` key (the last of KEYS) first, as the client reads it before anything else;
+    // then the object, the keys, `baseUrl` and every other key in order.
+    match list.pop().unwrap_or(Value::Undefined) {
         Value::Function => {}
         v if v.given() => return Err(AuthError::invalid_config("fetch", "must be a function")),
         _ if !fetch_exists => {
@@ -373,6 +377,10 @@ fn read_config(
             "is not a configuration key (check its spelling)",
         ));
     }
+    let mut values = Values {
+        values: list.into_iter(),
+        next: 0,
+    };
     let mut raw = RawConfig::default();
     fill(&mut values, &mut raw, page)?;
     Config::parse(raw)
@@ -389,7 +397,7 @@ fn fill(values: &mut Values, raw: &mut RawConfig, page: Page) -> Result<(), Auth
             "must be an absolute URL where there is no page (Node.js)",
         )
     };
-    raw.base_url = match (values.string("baseUrl")?, page.href.is_some()) {
+    raw.base_url = match (values.string()?, page.href.is_some()) {
         (None, true) => page.origin,
         (None, false) => return Err(no_page()),
         (Some(_), true) => page
@@ -397,31 +405,29 @@ fn fill(values: &mut Values, raw: &mut RawConfig, page: Page) -> Result<(), Auth
             .ok_or_else(|| AuthError::invalid_config("baseUrl", "must be a URL"))?,
         (Some(_), false) => page.resolved_base.ok_or_else(no_page)?,
     };
-    raw.login_path = values.string("loginPath")?;
-    raw.refresh_path = values.string("refreshPath")?;
-    raw.refresh_method = values.string("refreshMethod")?;
-    raw.refresh_credential = values.string("refreshCredential")?;
-    raw.refresh_body_field = values.string("refreshBodyField")?;
-    raw.logout_path = values.string("logoutPath")?;
-    raw.access_token_path = values.strings("accessTokenPath", true)?;
-    raw.refresh_token_path = values.strings("refreshTokenPath", true)?;
-    raw.expires_in_path = values.strings("expiresInPath", true)?;
-    raw.error_code_path = values.string("errorCodePath")?;
-    raw.expired_error_codes = values.strings("expiredErrorCodes", false)?;
-    raw.refresh_lead_seconds = values.number("refreshLeadSeconds")?;
-    raw.max_retries = values.number("maxRetries")?;
-    raw.allowed_origins = values.strings("allowedOrigins", true)?;
-    raw.login_url = values.nullable("loginUrl", Values::string)?;
-    raw.idle_timeout_seconds = values.nullable("idleTimeoutSeconds", Values::number)?;
+    // In KEYS order, one after the other.
+    raw.login_path = values.string()?;
+    raw.refresh_path = values.string()?;
+    raw.refresh_method = values.string()?;
+    raw.refresh_credential = values.string()?;
+    raw.refresh_body_field = values.string()?;
+    raw.logout_path = values.string()?;
+    raw.access_token_path = values.strings(true)?;
+    raw.refresh_token_path = values.strings(true)?;
+    raw.expires_in_path = values.strings(true)?;
+    raw.error_code_path = values.string()?;
+    raw.expired_error_codes = values.strings(false)?;
+    raw.refresh_lead_seconds = values.number()?;
+    raw.max_retries = values.number()?;
+    raw.allowed_origins = values.strings(true)?;
+    raw.login_url = values.nullable(Values::string)?;
+    raw.idle_timeout_seconds = values.nullable(Values::number)?;
     // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
     // unless told otherwise.
-    raw.cross_tab = match values.take("crossTab") {
-        Value::Bool(b) => Some(b),
-        v if v.given() => {
-            return Err(AuthError::invalid_config(
-                "crossTab",
-                "must be true or false",
-            ))
+    raw.cross_tab = match values.next() {
+        (_, Value::Bool(b)) => Some(b),
+        (key, v) if v.given() => {
+            return Err(AuthError::invalid_config(key, "must be true or false"))
         }
         _ => (!page.document).then_some(false),
     };
@@ -538,7 +544,12 @@ pub extern "C" fn af_flow(c: *mut Handle, now: f64, which: u32, caller: u32) {
 #[no_mangle]
 pub extern "C" fn af_allows(c: *mut Handle, len: usize) -> i32 {
     let url = Reader::new(len).text().unwrap_or_default();
-    match handle(c).client.config().allowed_origins.allows_url_prefix(&url) {
+    match handle(c)
+        .client
+        .config()
+        .allowed_origins
+        .allows_url_prefix(&url)
+    {
         Some(allowed) => i32::from(allowed),
         None => -1,
     }
@@ -806,9 +817,8 @@ pub extern "C" fn af_message(
     drop(r);
     let time = |n: f64| Some(n).filter(|n| n.is_finite() && *n >= 0.0);
     // A version half: a whole number below 2³².
-    let half = |n: f64| {
-        (n >= 0.0 && n <= f64::from(u32::MAX) && n == n as u32 as f64).then_some(n as u64)
-    };
+    let half =
+        |n: f64| (n >= 0.0 && n <= f64::from(u32::MAX) && n == n as u32 as f64).then_some(n as u64);
     let version = half(lineage).zip(half(counter)).map(|(l, c)| l << 32 | c);
     let message = match kind.as_deref() {
         Some("session") => access
@@ -903,7 +913,9 @@ pub extern "C" fn af_poll(c: *mut Handle) -> u32 {
                 Outcome::Bool(b) => out.num(if b { 2.0 } else { 1.0 }),
                 Outcome::Response => out.num(3.0),
                 Outcome::FetchFailed => out.num(4.0),
-                Outcome::Error(e, with_body) => out.num(if with_body { 6.0 } else { 5.0 }).error(&e),
+                Outcome::Error(e, with_body) => {
+                    out.num(if with_body { 6.0 } else { 5.0 }).error(&e)
+                }
             };
             3
         }

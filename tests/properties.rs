@@ -1,7 +1,7 @@
 //! Property tests of the core (issue 10): random sequences of logins, calls, answers (200, 401
 //! with every code, 5xx, drops), timer firings, clock jumps forward and back, logouts and
 //! messages from other tabs, run against the real [`Client`] state machine, with a small model
-//! of the edge that carries out its effects the way `browser::driver` does.
+//! of the edge that carries out its effects the way the JS edge's `drive` (js/authfetch.js) does.
 //!
 //! Invariants checked after every step:
 //! - at most one refresh request in flight per session (single flight; a new login starts a

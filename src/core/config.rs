@@ -1,7 +1,8 @@
 //! The `AuthClient` configuration: parsed once into types that cannot hold a bad value.
 //!
-//! The edge reads the JavaScript object into a [`RawConfig`] (checking each key's JS type and
-//! refusing unknown keys), then [`Config::parse`] checks values and how keys fit together.
+//! The wasm's exports read the JavaScript object, as the JS edge passes its keys and each value's
+//! type, into a [`RawConfig`] (checking each key's JS type and refusing unknown keys), then
+//! [`Config::parse`] checks values and how keys fit together.
 //! Every failure is an `invalid_config` [`AuthError`] naming the key.
 use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
@@ -10,7 +11,8 @@ use super::origin::{Origin, OriginAllowlist};
 use super::session::SessionPolicy;
 
 /// Every configuration key, camelCase as JavaScript writes them. Any other key is refused, so
-/// that a typo (`refreshpath`) is an error instead of a silently ignored setting.
+/// that a typo (`refreshpath`) is an error instead of a silently ignored setting. The wasm's
+/// exports read the values in this order, [`RawConfig`]'s, with `fetch` last.
 pub const KEYS: &[&str] = &[
     "baseUrl",
     "loginPath",
@@ -30,7 +32,7 @@ pub const KEYS: &[&str] = &[
     "loginUrl",
     "idleTimeoutSeconds",
     "crossTab",
-    // Read by the edge, not the core: the `fetch` function to send requests with.
+    // Checked here, used by the JS edge: the `fetch` function to send requests with.
     "fetch",
 ];
 

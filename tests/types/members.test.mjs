@@ -75,7 +75,7 @@ test("AuthClient has exactly the members index.d.ts declares", () => {
   const runtime = { methods: [], readonly: [] };
   for (let p = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     for (const name of Object.getOwnPropertyNames(p)) {
-      // wasm-bindgen's own plumbing (`__destroy_into_raw`) is not part of the API.
+      // Nothing named `__…` is part of the API.
       if (name === "constructor" || name.startsWith("__")) continue;
       const d = Object.getOwnPropertyDescriptor(p, name);
       if (d.get) {

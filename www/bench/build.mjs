@@ -52,7 +52,7 @@ export const PEERS = [
   },
 ];
 
-/** authfetch's glue as a bundler would ship it (informational row of the size table). */
+/** authfetch's browser edge as a bundler would ship it (informational row of the size table). */
 export const AUTHFETCH_GLUE_MIN = "authfetch-glue.min.js";
 
 export async function buildAll({ quiet = false } = {}) {
@@ -71,7 +71,7 @@ export async function buildAll({ quiet = false } = {}) {
       logLevel: quiet ? "error" : "warning",
     });
   }
-  // The shipped glue, minified the same way (the .wasm it loads is not bundled: it stays a file).
+  // The shipped edge, minified the same way (the .wasm it loads is not bundled: it stays a file).
   await build({
     entryPoints: [fileURLToPath(new URL("../../pkg/authfetch.js", import.meta.url))],
     bundle: true,

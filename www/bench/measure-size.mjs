@@ -30,7 +30,8 @@ export function sizesOf(buf) {
 const add = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.brotli + b.brotli });
 
 /** `{ wasm, glue, entry, total, glueMin, totalMin, peers: [{id, label, ...sizes}] }` (each file
- *  compressed on its own; `entry` is pkg/index.js, the module an app imports). */
+ *  compressed on its own; `glue` is pkg/authfetch.js, the browser edge; `entry` is pkg/index.js,
+ *  the module an app imports). */
 export async function measureSizes(repoRoot) {
   const wasm = sizesOf(await readFile(`${repoRoot}pkg/authfetch_bg.wasm`));
   const glue = sizesOf(await readFile(`${repoRoot}pkg/authfetch.js`));
@@ -88,24 +89,16 @@ async function versionOf(tool) {
 
 /**
  * Who owns the wasm's bytes, by item name. An item counts in the first row whose pattern matches
- * its name, in this order (so `drop_in_place<authfetch::core::…>` is drop glue, and the browser
- * edge's impls on core's types are the browser edge's). Items that match none: "everything else".
+ * its name, in this order (so `drop_in_place<authfetch::core::…>` is drop glue). Items that match
+ * none: "everything else".
  */
-// `edge: true` marks the rows that exist only to carry the core's decisions out to the browser
-// (report.mjs sums them in "What stands between the package and 18 KB").
+// `surface: true` marks the rows that exist only to hand the core's decisions to the JS edge
+// and back (report.mjs sums them in "What stands between the package and 18 KB").
 export const OWNERS = [
-  // wasm-bindgen names the export of `AuthClient::method` `authclient_method`, most of them then
-  // wrapped as `… externref shim`; rustc inlines our method bodies into them.
-  { label: "`AuthClient`'s exported methods (wasm-bindgen's wrappers, our method bodies inlined)", match: "`authclient_…`", re: /^authclient_/, edge: true },
-  { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/, edge: true },
-  { label: "our browser edge", match: "`authfetch::browser`", re: /authfetch::browser::/, edge: true },
+  // The flat exports (src/exports.rs): `af_…` functions, with our bodies inlined into them.
+  { label: "the flat exports (`src/exports.rs`, our bodies inlined)", match: "`af_…`, `authfetch::exports`", re: /^af_|authfetch::exports::/, surface: true },
+  { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/ },
   { label: "our sans-IO core", match: "`authfetch::core`", re: /authfetch::core::/ },
-  {
-    label: "wasm-bindgen / js-sys / web-sys runtime",
-    match: "`wasm_bindgen`, `js_sys`, `web_sys`, `externref`, `__wbindgen`, `__wbg_`",
-    re: /wasm_bindgen|js_sys|web_sys|externref|__wbindgen|__wbg_/,
-    edge: true,
-  },
   { label: "formatting and panics", match: "`fmt::`, `panic`", re: /fmt::|panic/ },
   { label: "allocator and collections", match: "`alloc::`, `lol_alloc`, `__rust_alloc`…", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
   { label: "data segments (strings, tables, constants)", match: "`data segment`", re: /^data segment/ },
@@ -135,19 +128,17 @@ export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
 
 /**
  * pkg/'s wasm has no name section (wasm-opt strips it), so twiggy numbers its items. This builds
- * it again with its names: wasm-bindgen on rustc's output as `make pkg` runs it, then wasm-opt's
- * two passes of scripts/pack.mjs (`-Oz`, then the renaming `-Oz`), each with `-g` to keep the
- * names. `twiggyTop` of the result (custom sections left out, by owner), plus `tools` (versions);
- * its `base` is comparable to pkg/'s code + data. Throws when a tool is missing or fails.
+ * it again with its names: wasm-opt's two passes of scripts/pack.mjs on rustc's output (`-Oz`,
+ * then the renaming `-Oz`), each with `-g` to keep the names. `twiggyTop` of the result (custom
+ * sections left out, by owner), plus `tools` (versions); its `base` is comparable to pkg/'s
+ * code + data. Throws when a tool is missing or fails.
  */
-export async function namedBuild(repoRoot, twiggy, wasmBindgen = "wasm-bindgen") {
+export async function namedBuild(repoRoot, twiggy) {
   const wasmOpt = `${repoRoot}${WASM_OPT}`;
   await stat(wasmOpt).catch(() => {
     throw new Error(`wasm-opt is not installed (${WASM_OPT}; \`npm ci\` in www/)`);
   });
-  const bindgenVersion = await versionOf(wasmBindgen);
-  if (!bindgenVersion) throw new Error("wasm-bindgen is not on PATH (`cargo install wasm-bindgen-cli`)");
-  // A failure says which tool and what it printed (e.g. wasm-bindgen's schema-version mismatch).
+  // A failure says which tool and what it printed.
   const step = (tool, args) =>
     run(tool, args, { maxBuffer: 16 << 20 }).catch((e) => {
       throw new Error(`${basename(tool)} failed: ${String(e.stderr || e.message).replace(/\s+/g, " ").trim().slice(0, 300)}`);
@@ -155,11 +146,10 @@ export async function namedBuild(repoRoot, twiggy, wasmBindgen = "wasm-bindgen")
   const dir = await mkdtemp(join(tmpdir(), "authfetch-named-"));
   try {
     const named = join(dir, "named.wasm");
-    await step(wasmBindgen, ["--target", "web", "--keep-debug", "--out-dir", dir, `${repoRoot}${RUSTC_WASM}`]);
-    await step(wasmOpt, ["-g", "-Oz", ...FEATURES, join(dir, "authfetch_bg.wasm"), "-o", named]);
+    await step(wasmOpt, ["-g", "-Oz", ...FEATURES, `${repoRoot}${RUSTC_WASM}`, "-o", named]);
     await step(wasmOpt, ["-g", ...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
     const top = await twiggyTop(twiggy, named, 15, { skipCustom: true, byOwner: true });
-    return { ...top, tools: { wasmBindgen: bindgenVersion, wasmOpt: await versionOf(wasmOpt) } };
+    return { ...top, tools: { wasmOpt: await versionOf(wasmOpt) } };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ const MINUS_WRAPPER_GOAL_MS = 0.05; // authfetch above the minimal JS wrapper, s
 const CONCURRENT_GOAL = 1.02; // authfetch / raw fetch at concurrency 32
 const CONSTRUCT_GOAL_MS = 1;
 const INIT_CONSTRUCT_GOAL_MS = 10;
-const SIZE_TARGET_BYTES = 18_000; // wasm + glue + entry, gzip
+const SIZE_TARGET_BYTES = 18_000; // wasm + edge + entry, gzip
 const SIZE_AIM_BYTES = 8 * 1024;
 const FLAT_HEAP_BYTES_PER_10K = 16 * 1024;
 
@@ -227,8 +227,8 @@ function namedSection(named, pkgBase) {
     named.base === pkgBase ? "the same as `pkg/`'s" : `${int(Math.abs(named.base - pkgBase))} B ${named.base > pkgBase ? "more" : "less"} than \`pkg/\`'s ${int(pkgBase)} B`;
   out.push(
     "`pkg/`'s wasm has no name section (wasm-opt strips it), so the items above are numbered. To name them, the same wasm was built",
-    `again with its names kept: ${named.tools.wasmBindgen || "wasm-bindgen"} \`--target web --keep-debug\` on rustc's output`,
-    `(\`target/wasm32-unknown-unknown/release/authfetch.wasm\`), then ${named.tools.wasmOpt || "wasm-opt"} twice, as \`scripts/pack.mjs\` runs it (\`-Oz\`,`,
+    `again with its names kept: rustc's output (\`target/wasm32-unknown-unknown/release/authfetch.wasm\`) through`,
+    `${named.tools.wasmOpt || "wasm-opt"} twice, as \`scripts/pack.mjs\` runs it (\`-Oz\`,`,
     "then the renaming `-Oz`), each pass with `-g`; then `twiggy top` of it, its custom sections (the names among them) left out.",
     `Its code + data: ${int(named.base)} B, ${same}. Each item counts in the first row, top to bottom, whose names it matches.`,
     "",
@@ -254,7 +254,7 @@ function sizeSection(size) {
     "next to each peer bundled by esbuild " +
       `${size.versions.esbuild} (minified ESM for the browser, the package's main entry re-exported whole: \`export * as lib from "pkg"\`).`,
     "gzip is zlib at level 9 (`gzip -9` without the file name header); brotli is Node's `brotliCompressSync` at quality 11.",
-    "**Baseline: authfetch (wasm + glue + entry), gzip.**",
+    "**Baseline: authfetch (wasm + edge + entry), gzip.**",
     "",
     "| package | version | raw (B) | gzip -9 (B) | brotli 11 (B) | gzip ratio to authfetch |",
     "| --- | --- | ---: | ---: | ---: | ---: |",
@@ -262,15 +262,15 @@ function sizeSection(size) {
   const base = size.total.gzip;
   const row = (name, version, s, r) => `| ${name} | ${version} | ${bytes(s.raw)} | ${bytes(s.gzip)} | ${bytes(s.brotli)} | ${r} |`;
   out.push(row("&nbsp;&nbsp;`authfetch_bg.wasm`", "", size.wasm, "—"));
-  out.push(row("&nbsp;&nbsp;`authfetch.js` (glue, as shipped)", "", size.glue, "—"));
+  out.push(row("&nbsp;&nbsp;`authfetch.js` (the browser edge, as shipped)", "", size.glue, "—"));
   if (size.entry) out.push(row("&nbsp;&nbsp;`index.js` (the entry: init, createAuthClient)", "", size.entry, "—"));
-  out.push(row("**authfetch (wasm + glue + entry)**", "pkg/", size.total, "**1.00×**"));
+  out.push(row("**authfetch (wasm + edge + entry)**", "pkg/", size.total, "**1.00×**"));
   for (const p of [...size.peers].sort((a, b) => a.gzip - b.gzip)) {
     const version = p.packages.map((n) => size.versions[n]).join(" + ");
     out.push(row(p.label, version, p, ratio(p.gzip, base)));
   }
   out.push(
-    row("*authfetch, glue minified by esbuild (for reference)*", "pkg/", size.totalMin, ratio(size.totalMin.gzip, base)),
+    row("*authfetch, edge minified again by esbuild (for reference)*", "pkg/", size.totalMin, ratio(size.totalMin.gzip, base)),
   );
   out.push("");
   out.push("### What weighs most in the wasm (`twiggy top -n 15`)", "");
@@ -289,8 +289,8 @@ function sizeSection(size) {
 }
 
 /**
- * What stands between the package and the size target and aim: the JS share as measured, the
- * wasm split into the browser edge and the rest by owner, each share's gzip estimated at the
+ * What stands between the package and the size target and aim: the JS files as measured, the
+ * wasm split into the flat exports and the rest by owner, each share's gzip estimated at the
  * wasm's own gzip-to-raw ratio (gzip cannot be applied to a part of a module).
  */
 function gapSection(size) {
@@ -298,33 +298,31 @@ function gapSection(size) {
   if (!named || named.error || !named.owners) return [];
   const js = size.glue.gzip + (size.entry?.gzip ?? 0);
   const perByte = size.wasm.gzip / size.wasm.raw;
-  const edgeOwners = named.owners.filter((o) => o.edge);
-  const edge = edgeOwners.reduce((a, o) => a + o.bytes, 0);
-  const rest = named.base - edge;
+  const surfaceOwners = named.owners.filter((o) => o.surface);
+  const surface = surfaceOwners.reduce((a, o) => a + o.bytes, 0);
+  const core = named.owners.find((o) => o.label === "our sans-IO core")?.bytes ?? 0;
+  const rest = named.base - surface - core;
   const wasmTarget = SIZE_TARGET_BYTES - js;
   const est = (raw) => int(raw * perByte);
+  const total = size.total.gzip;
   return [
     "### What stands between the package and 18 KB, and 8 KB",
     "",
-    `The JS files weigh ${int(js)} B gzip, so the target leaves the wasm ${int(wasmTarget)} B gzip: at this wasm's ratio of`,
-    `${perByte.toFixed(3)} gzip bytes per byte, about ${int(wasmTarget / perByte)} B of code + data. The wasm's ${int(named.base)} B split by the owners above:`,
+    `The JS files (the edge and the entry) weigh ${int(js)} B gzip, so the target leaves the wasm ${int(wasmTarget)} B gzip: at this wasm's`,
+    `ratio of ${perByte.toFixed(3)} gzip bytes per byte, about ${int(Math.max(0, wasmTarget) / perByte)} B of code + data. The wasm's ${int(named.base)} B split by the owners above:`,
     "",
     "| share | owners | code + data (B) | gzip, estimated at the wasm's ratio (B) |",
     "| --- | --- | ---: | ---: |",
-    `| the browser edge | ${edgeOwners.map((o) => o.label).join("; ")} | ${int(edge)} | ${est(edge)} |`,
-    `| the core and what any wasm needs | the other rows (core, allocator, strings, formatting, module structure, the rest) | ${int(rest)} | ${est(rest)} |`,
+    `| the flat surface | ${surfaceOwners.map((o) => o.label).join("; ")} | ${int(surface)} | ${est(surface)} |`,
+    `| the core's rules and state machines | our sans-IO core | ${int(core)} | ${est(core)} |`,
+    `| what any Rust wasm carries | the other rows (drop glue, allocator, strings and messages, formatting, module structure, the rest) | ${int(rest)} | ${est(rest)} |`,
     "",
-    rest * perByte > wasmTarget
-      ? `- **18,000 B (target).** The core's share alone (${est(rest)} B estimated) is already over the wasm's ${int(wasmTarget)} B; with the`
-      : `- **18,000 B (target).** The core's share (${est(rest)} B estimated) leaves ${int(wasmTarget - rest * perByte)} B of the wasm's ${int(wasmTarget)} B; with the`,
-    `  edge in Rust, its ${est(edge)} B estimated do not fit beside it. Every edge item is already a direct web-sys/js-sys call`,
-    "  (no futures, no serde, no `format!`, no std); what remains is one wasm-bindgen import shim and externref-table",
-    "  bookkeeping per JS call site, `Rc<RefCell<…>>` handles and their drop glue, and the config reader. The next step is",
-    "  the edge in hand-written JS: the core's effect queue drained by one JS `drive()` from a flat encoding (numbers and the",
-    "  strings to send), the JS keeping no token between effects. That moves the edge's share out of the wasm into a few",
-    "  kilobytes of minified JS; it changes DESIGN's layout (`browser/`, the edge, is Rust there), so it is proposed, not made.",
-    `- **8,192 B (aim).** ${rest * perByte + js > SIZE_AIM_BYTES ? "Below the core's share alone with the JS files" : "Within reach of the core's share"}: reaching it needs the core itself about halved as well (its rules,`,
-    "  strings and state machines), or no wasm at all — keycloak-js, at 8.3 KB, is plain JS.",
+    `- **18,000 B (target).** ${int(total)} B now: ${int(total - SIZE_TARGET_BYTES)} B over. The JS edge already holds every browser call; what is left`,
+    "  is the wasm. Its next cuts: the configuration reader and its error messages (the constructor's reading of each key's type and",
+    "  `Config::parse`), the panic paths' formatting code (`core::fmt`, reached only from bounds checks and `RefCell` that can never",
+    "  fail, but kept because their message tables point at it), and the messages' text in the data segments.",
+    `- **8,192 B (aim).** The core's own share (${est(core)} B estimated) is over it alone with the JS files: reaching it needs the core`,
+    "  itself about halved (its rules, strings and state machines), or no wasm at all — keycloak-js, at 8.3 KB, is plain JS.",
     "",
   ];
 }
@@ -409,7 +407,7 @@ function detachedSection(calls, detached, modeCells) {
   out.push(
     "playwright drives Chromium over the DevTools protocol with its Network domain on, and Chromium then records the JavaScript",
     "stack of every request's initiator when `fetch` is called: the deeper the stack under `fetch`, the more it costs. authfetch",
-    "calls `fetch` from under its wasm frames and wasm-bindgen's import shims, a few frames deeper than a JS wrapper, so the table",
+    "calls `fetch` from under its own frames (the edge's `fetch`, its snapshot and its send), a few deeper than a JS wrapper, so the table",
     "above charges it for the recording too. Here the same variants, calls, rounds and orders run in a Chromium started as a",
     "plain process with the same flags and no driver attached (`bench/calls-detached.html`: the page runs the rounds itself and",
     "POSTs its figures back); no user's browser records initiator stacks unless its DevTools are open.",
@@ -543,8 +541,8 @@ function startSection(start) {
       "",
       `Where authfetch's construct goes: a second client made right after the first, in the same page, took ${ms(a.secondConstructMs)} ms`,
       `(median), against ${ms(a.constructMs)} ms for the first. The difference is the engine's first run of the constructor: V8 compiles a`,
-      "wasm function when it is first called (lazy compilation), and the wrapper of each JS import and export on its first call;",
-      "the constructor reaches the config reader, the core's construction, the listeners and the channel. It shrinks with the",
+      "wasm function when it is first called (lazy compilation), and JavaScript compiles each function of the edge lazily too;",
+      "the constructor reaches the configuration reader, the core's construction, the listeners and the channel. It shrinks with the",
       "code the constructor touches (§1), not with anything the constructor waits for. `BroadcastChannel`'s own construction is",
       "part of both figures.",
     );

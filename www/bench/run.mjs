@@ -16,8 +16,8 @@
 //                          (default: all)
 //   BENCH_OUT              where to write the report (default BENCHMARKS.md at the repository root)
 //   TWIGGY                 path of a twiggy binary (scripts/bench.sh sets it); TWIGGY_NOTE: why not
-//                          (the size measure's named build also needs wasm-bindgen on PATH and
-//                          www/node_modules/.bin/wasm-opt; without them the report says so)
+//                          (the size measure's named build also needs
+//                          www/node_modules/.bin/wasm-opt; without it the report says so)
 //   API_SERVER_BIN         the reference server binary (the e2e harness honours it)
 // Exits 1 when a measurement failed (the report still says what was measured).
 
