@@ -159,6 +159,9 @@ const registry = typeof FinalizationRegistry === "function" ? new FinalizationRe
 
 const EVENTS = ["login", "login", "refresh", "logout", "error"];
 
+/** Stands for a configuration value whose getter threw: "anything else" to the core, which names the key. */
+const THREW = Symbol("threw");
+
 /** The configuration's value as the core reads it: a type tag, then the value. */
 function tagged(v) {
   if (v === undefined) return [0];
@@ -173,8 +176,24 @@ function tagged(v) {
     case "function":
       return [7];
   }
-  if (Array.isArray(v)) return v.every((x) => typeof x === "string") ? [5, v.length, ...v] : [6];
+  if (Array.isArray(v)) {
+    try {
+      const list = Array.from(v);
+      return list.every((x) => typeof x === "string") ? [5, list.length, ...list] : [6];
+    } catch {
+      return [8];
+    }
+  }
   return [8];
+}
+
+/** `config[key]`, or `THREW` when reading it throws (a getter, a Proxy). */
+function read(config, key) {
+  try {
+    return config[key];
+  } catch {
+    return THREW;
+  }
 }
 
 function readPaths(r) {
@@ -185,7 +204,7 @@ function readPaths(r) {
 function create(config) {
   const g = globalThis;
   const isObject = typeof config === "object" && config !== null;
-  const values = KEYS.map((key) => (isObject ? config[key] : undefined));
+  const values = KEYS.map((key) => (isObject ? read(config, key) : undefined));
   const here = g.location?.href;
   const page = typeof here === "string";
   const base = values[KEYS.indexOf("baseUrl")];
@@ -203,7 +222,12 @@ function create(config) {
     (g.document !== undefined ? 2 : 0) |
     (typeof locks?.request === "function" && typeof locks?.query === "function" ? 4 : 0) |
     (typeof g.fetch === "function" ? 8 : 0);
-  const own = isObject ? Object.keys(config) : [];
+  let own = [];
+  try {
+    if (isObject) own = Object.keys(config);
+  } catch {
+    // A Proxy that will not list its keys: its unknown keys go unnoticed, its known ones are read.
+  }
   const events = new EventTarget();
   const len = fields([page ? here : null, page ? String(g.location.origin ?? "") : "", resolved, own.length, ...own, ...values.flatMap(tagged)]);
   const c = wasm.af_new(len, flags, Math.random());

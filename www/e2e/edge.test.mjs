@@ -51,6 +51,14 @@ describe("the browser edge", () => {
         keyOf(null),
         // An unknown key is named before a wrong value of a known one.
         keyOf({ loginPath: 3, typo: 1 }),
+        // A getter that throws is a wrong value of its key, not an exception from the constructor.
+        keyOf({
+          ...login,
+          get refreshPath() {
+            throw new RangeError("boom");
+          },
+        }),
+        keyOf(new Proxy({}, { get: (_, key) => { if (key === "allowedOrigins") throw new Error("trap"); return key === "loginPath" ? "/login" : undefined; } })),
       ];
     });
     assert.deepEqual(keys, [
@@ -72,6 +80,8 @@ describe("the browser edge", () => {
       "config",
       "config",
       "typo",
+      "refreshPath",
+      "allowedOrigins",
     ]);
   });
 
