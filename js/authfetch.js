@@ -90,13 +90,18 @@ function readError(r, details) {
   return error;
 }
 
-/** One of the core's errors: 0 `not_authenticated`, 1 `body_not_replayable`, 2 `network` (no answer). */
-function errorOf(code) {
-  wasm.af_error(code);
+/** The `AuthError` the core just wrote to the output buffer. */
+function outputError() {
   const r = reader();
   const error = readError(r);
   r.done();
   return error;
+}
+
+/** One of the core's errors: 0 `not_authenticated`, 1 `body_not_replayable`, 2 `network` (no answer). */
+function errorOf(code) {
+  wasm.af_error(code);
+  return outputError();
 }
 
 /** A fetch failure as a call rejects with it: the platform's `AbortError` as it is, else `network` with `cause`. */
@@ -159,6 +164,8 @@ const registry = typeof FinalizationRegistry === "function" ? new FinalizationRe
 
 const EVENTS = ["login", "login", "refresh", "logout", "error"];
 
+const isObject = (v) => typeof v === "object" && v !== null;
+
 /** Stands for a configuration value whose getter threw: "anything else" to the core, which names the key. */
 const THREW = Symbol("threw");
 
@@ -203,8 +210,8 @@ function readPaths(r) {
 /** A new client's state from `config`; throws the core's `invalid_config`. */
 function create(config) {
   const g = globalThis;
-  const isObject = typeof config === "object" && config !== null;
-  const values = KEYS.map((key) => (isObject ? read(config, key) : undefined));
+  const object = isObject(config);
+  const values = KEYS.map((key) => (object ? read(config, key) : undefined));
   const here = g.location?.href;
   const page = typeof here === "string";
   const base = values[KEYS.indexOf("baseUrl")];
@@ -216,27 +223,21 @@ function create(config) {
       resolved = undefined;
     }
   }
-  const locks = g.navigator?.locks;
   const flags =
-    (isObject ? 1 : 0) |
+    (object ? 1 : 0) |
     (g.document !== undefined ? 2 : 0) |
-    (typeof locks?.request === "function" && typeof locks?.query === "function" ? 4 : 0) |
+    (lockManager() ? 4 : 0) |
     (typeof g.fetch === "function" ? 8 : 0);
   let own = [];
   try {
-    if (isObject) own = Object.keys(config);
+    if (object) own = Object.keys(config);
   } catch {
     // A Proxy that will not list its keys: its unknown keys go unnoticed, its known ones are read.
   }
   const events = new EventTarget();
   const len = fields([page ? here : null, page ? String(g.location.origin ?? "") : "", resolved, own.length, ...own, ...values.flatMap(tagged)]);
   const c = wasm.af_new(len, flags, Math.random());
-  if (c === 0) {
-    const r = reader();
-    const error = readError(r);
-    r.done();
-    throw error;
-  }
+  if (c === 0) throw outputError();
   const given = values[KEYS.indexOf("fetch")];
   wasm.af_paths(c);
   const r = reader();
@@ -261,7 +262,7 @@ function create(config) {
   };
   // Page lifecycle (DESIGN rule 3): a deadline missed while timers stalled is caught up on
   // waking. In a worker there is no window: nothing to listen to.
-  if (typeof Window === "function" && g instanceof Window) {
+  if (isWindow()) {
     const wake = (why) => () => input(s, (c, now) => wasm.af_wake(c, now, why));
     listen(s, g, "focus", wake(0));
     listen(s, g, "pageshow", wake(0));
@@ -372,8 +373,6 @@ function parseCapped(text) {
     return undefined;
   }
 }
-
-const isObject = (v) => typeof v === "object" && v !== null;
 
 /** `value` at a dot path (its segments), or `undefined`. */
 function atPath(value, path) {
@@ -582,8 +581,12 @@ function sendCall(s, caller, generation) {
 // ---------------------------------------------------------------------------------------------
 // Requests to the auth endpoints (login, refresh, logout) and their answers.
 
+/** An endpoint request got no answer (`fetch` rejected, or the request could not be made). */
+function endpointFailed(s, op) {
+  input(s, (c, now) => wasm.af_answered(c, now, op, 0, 0, NaN, NaN, NaN, NaN));
+}
+
 function endpointRequest(s, op, method, url, body, bearer, include) {
-  const failed = () => input(s, (c, now) => wasm.af_answered(c, now, op, 0, 0, NaN, NaN, NaN, NaN));
   let request;
   try {
     const headers = new Headers();
@@ -598,15 +601,18 @@ function endpointRequest(s, op, method, url, body, bearer, include) {
     if (include) init.credentials = "include";
     request = new Request(url, init);
   } catch {
-    failed();
+    endpointFailed(s, op);
     return;
   }
-  send(s, request).then((response) => endpointAnswered(s, op, response), failed);
+  send(s, request).then(
+    (response) => endpointAnswered(s, op, response),
+    () => endpointFailed(s, op),
+  );
 }
 
 function endpointAnswered(s, op, response) {
   if (!(response instanceof Response)) {
-    input(s, (c, now) => wasm.af_answered(c, now, op, 0, 0, NaN, NaN, NaN, NaN));
+    endpointFailed(s, op);
     return;
   }
   const retryAfter = response.headers.get("Retry-After");
@@ -838,6 +844,12 @@ function openChannel(s, name) {
   return channel;
 }
 
+/** Whether this runs in a page's window (not a worker, not Node.js). */
+function isWindow() {
+  return typeof Window === "function" && globalThis instanceof Window;
+}
+
+/** `navigator.locks`, where the Web Locks API is complete; else `undefined`. */
 function lockManager() {
   const locks = globalThis.navigator?.locks;
   return typeof locks?.request === "function" && typeof locks?.query === "function" ? locks : undefined;
@@ -887,7 +899,7 @@ function queryLocks(s, op) {
 /** Sends the page to `loginUrl` (resolved against it), unless it is already there (same origin and path): a login page whose own calls fail must not reload itself forever. A worker has no page to move. */
 function toLogin(loginUrl) {
   const g = globalThis;
-  if (!(typeof Window === "function" && g instanceof Window)) return;
+  if (!isWindow()) return;
   try {
     const here = g.location.href;
     const target = new URL(loginUrl, here);
@@ -931,10 +943,7 @@ export class AuthClient {
     if (!s.live) return Promise.reject(errorOf(0));
     if (typeof body !== "string") {
       wasm.af_login(s.c, Date.now(), 0, -1);
-      const r = reader();
-      const error = readError(r);
-      r.done();
-      return Promise.reject(error);
+      return Promise.reject(outputError());
     }
     return this.#call((c, now, caller) => wasm.af_login(c, now, caller, fields([body])));
   }

@@ -14,9 +14,6 @@
 //! `now` is the page's clock at the input, ms since the Unix epoch (`Date.now()`). A client is
 //! a pointer to its [`Handle`], made by [`af_new`] and released by [`af_free`]; the edge never
 //! passes a released one.
-// The exports take raw pointers from the edge, which is their only caller; each is checked
-// where it is turned into a reference (`handle`).
-#![allow(clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 use alloc::{boxed::Box, string::String, vec::Vec};
 use core::cell::UnsafeCell;
