@@ -186,7 +186,10 @@ export async function measureCallsDetached({ server, controls, calls, concurrenc
   } finally {
     chromium.kill("SIGKILL");
     listener.close();
-    await rm(profile, { recursive: true, force: true });
+    await exited;
+    // Chromium's helper processes may still be writing their cache for a moment after the
+    // browser process is gone: removing the profile retries instead of failing the measure.
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 
