@@ -148,7 +148,7 @@ impl Reader {
         }
     }
 
-    /// A string field; `None` when absent, cut short or not UTF-8.
+    /// A string field; `None` when absent or cut short.
     fn text(&mut self) -> Option<String> {
         let len = self.num();
         if len.is_nan() || len < 0.0 {
@@ -157,7 +157,10 @@ impl Reader {
         let end = self.at.checked_add(len as usize)?;
         let field = self.bytes.get(self.at..end)?;
         self.at = end;
-        core::str::from_utf8(field).ok().map(String::from)
+        // SAFETY: the edge writes every string field with `TextEncoder.encodeInto`, whose output
+        // is always UTF-8 (a lone surrogate becomes U+FFFD); a field cut short was refused above.
+        // Not validating again here keeps `core::str::from_utf8` out of the module.
+        Some(String::from(unsafe { core::str::from_utf8_unchecked(field) }))
     }
 }
 
@@ -220,106 +223,104 @@ fn client<'a>(c: *mut Handle, now: f64) -> &'a mut Client {
     client
 }
 
-/// A configuration value as the edge read it: its JS type, and the value when it is one this
-/// module reads.
+/// A configuration value as the edge read it: its JS type tag (see [`af_new`]), and the value
+/// when it is one this module reads.
 enum Value {
-    Undefined,
+    /// `undefined` (tag 0), or a type whose value this module does not read (tags 6, 7, 8).
+    Other,
+    /// `null` (tag 1).
     Null,
     Text(String),
     Number(f64),
     Bool(bool),
     Texts(Vec<String>),
-    /// An array holding something else than strings.
-    MixedArray,
-    Function,
-    /// Any other object or type.
-    Other,
 }
 
-impl Value {
-    fn read(r: &mut Reader) -> Value {
-        match r.num() as u32 {
-            0 => Value::Undefined,
-            1 => Value::Null,
-            2 => r.text().map_or(Value::Other, Value::Text),
-            3 => Value::Number(r.num()),
-            4 => Value::Bool(r.num() == 1.0),
-            5 => {
-                let n = r.num() as usize;
-                let mut list = Vec::new();
-                for _ in 0..n {
-                    list.push(r.text().unwrap_or_default());
-                }
-                Value::Texts(list)
+/// The JS types each of [`KEYS`] accepts besides `undefined` and `null` (a bit per type tag of
+/// [`af_new`]), and the error's text otherwise — DESIGN's configuration table.
+const TYPES: [(u16, &str); KEYS.len()] = {
+    const STRING: (u16, &str) = (1 << 2, "must be a string");
+    const NUMBER: (u16, &str) = (1 << 3, "must be a number");
+    const STRINGS: (u16, &str) = (1 << 5, "must be an array of strings");
+    // A dot path, or a list of them tried in order.
+    const PATHS: (u16, &str) = (1 << 2 | 1 << 5, STRINGS.1);
+    [
+        STRING,  // baseUrl
+        STRING,  // loginPath
+        STRING,  // refreshPath
+        STRING,  // refreshMethod
+        STRING,  // refreshCredential
+        STRING,  // refreshBodyField
+        STRING,  // logoutPath
+        PATHS,   // accessTokenPath
+        PATHS,   // refreshTokenPath
+        PATHS,   // expiresInPath
+        STRING,  // errorCodePath
+        STRINGS, // expiredErrorCodes
+        NUMBER,  // refreshLeadSeconds
+        NUMBER,  // maxRetries
+        PATHS,   // allowedOrigins
+        STRING,  // loginUrl
+        NUMBER,  // idleTimeoutSeconds
+        (1 << 4, "must be true or false"), // crossTab
+        (1 << 7, "must be a function"),    // fetch
+    ]
+};
+
+/// Reads one value (its type tag, then the value).
+fn read_value(r: &mut Reader) -> (u32, Value) {
+    let tag = r.num() as u32;
+    let value = match tag {
+        1 => Value::Null,
+        2 => r.text().map_or(Value::Other, Value::Text),
+        3 => Value::Number(r.num()),
+        4 => Value::Bool(r.num() == 1.0),
+        5 => {
+            let n = r.num() as usize;
+            let mut list = Vec::new();
+            for _ in 0..n {
+                list.push(r.text().unwrap_or_default());
             }
-            6 => Value::MixedArray,
-            7 => Value::Function,
-            _ => Value::Other,
+            Value::Texts(list)
         }
-    }
+        _ => Value::Other,
+    };
+    (tag, value)
+}
 
-    /// Given: neither `undefined` nor `null`.
-    fn given(&self) -> bool {
-        !matches!(self, Value::Undefined | Value::Null)
+/// Key `i`'s `invalid_config` error for a value of the wrong JS type.
+fn wrong_type(i: usize) -> AuthError {
+    AuthError::invalid_config(KEYS[i], TYPES[i].1)
+}
+
+fn text(v: Value) -> Option<String> {
+    match v {
+        Value::Text(s) => Some(s),
+        _ => None,
     }
 }
 
-/// The configuration's values in [`KEYS`] order, read into a [`RawConfig`] one after the other
-/// with the checks of DESIGN's configuration table: the JS type of each key, so that the error
-/// names the key.
-struct Values {
-    values: alloc::vec::IntoIter<Value>,
-    /// The index in [`KEYS`] of the next value.
-    next: usize,
+/// A list, where one string is a one-element list.
+fn texts(v: Value) -> Option<Vec<String>> {
+    match v {
+        Value::Texts(list) => Some(list),
+        Value::Text(one) => Some(alloc::vec![one]),
+        _ => None,
+    }
 }
 
-impl Values {
-    /// The next key and its value.
-    fn next(&mut self) -> (&'static str, Value) {
-        let key = KEYS.get(self.next).copied().unwrap_or_default();
-        self.next += 1;
-        (key, self.values.next().unwrap_or(Value::Undefined))
+fn number(v: Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => Some(n),
+        _ => None,
     }
+}
 
-    fn string(&mut self) -> Result<Option<String>, AuthError> {
-        match self.next() {
-            (_, Value::Text(s)) => Ok(Some(s)),
-            (_, v) if !v.given() => Ok(None),
-            (key, _) => Err(AuthError::invalid_config(key, "must be a string")),
-        }
-    }
-
-    fn number(&mut self) -> Result<Option<f64>, AuthError> {
-        match self.next() {
-            (_, Value::Number(n)) => Ok(Some(n)),
-            (_, v) if !v.given() => Ok(None),
-            (key, _) => Err(AuthError::invalid_config(key, "must be a number")),
-        }
-    }
-
-    /// A list of strings; where `single_ok`, one string is a one-element list.
-    fn strings(&mut self, single_ok: bool) -> Result<Option<Vec<String>>, AuthError> {
-        match self.next() {
-            (_, Value::Texts(list)) => Ok(Some(list)),
-            (_, Value::Text(one)) if single_ok => Ok(Some(alloc::vec![one])),
-            (_, v) if !v.given() => Ok(None),
-            (key, _) => Err(AuthError::invalid_config(
-                key,
-                "must be an array of strings",
-            )),
-        }
-    }
-
-    /// A key where an explicit `null` means "off": `Some(None)`.
-    fn nullable<T>(
-        &mut self,
-        read: fn(&mut Values) -> Result<Option<T>, AuthError>,
-    ) -> Result<Option<Option<T>>, AuthError> {
-        if matches!(self.values.as_slice().first(), Some(Value::Null)) {
-            self.next();
-            return Ok(Some(None));
-        }
-        Ok(read(self)?.map(Some))
+/// A key where an explicit `null` means "off": `Some(None)`.
+fn nullable<T>(v: Value, read: fn(Value) -> Option<T>) -> Option<Option<T>> {
+    match v {
+        Value::Null => Some(None),
+        v => read(v).map(Some),
     }
 }
 
@@ -336,7 +337,10 @@ struct Page {
     document: bool,
 }
 
-/// `new AuthClient(config)`, read: see [`af_new`] for the layout.
+/// `new AuthClient(config)`, read: see [`af_new`] for the layout. The errors come in the order
+/// the client reads the keys: `fetch` first, then the object, unknown keys, and every other key
+/// in [`KEYS`] order (`baseUrl` with its resolution against the page); then
+/// [`Config::parse`]'s checks of the values.
 fn read_config(
     r: &mut Reader,
     is_object: bool,
@@ -351,19 +355,28 @@ fn read_config(
             unknown = Some(key);
         }
     }
-    let mut list: Vec<Value> = KEYS.iter().map(|_| Value::read(r)).collect();
-    // The `fetch` key (the last of KEYS) first, as the client reads it before anything else;
-    // then the object, the keys, `baseUrl` and every other key in order.
-    match list.pop().unwrap_or(Value::Undefined) {
-        Value::Function => {}
-        v if v.given() => return Err(AuthError::invalid_config("fetch", "must be a function")),
-        _ if !fetch_exists => {
-            return Err(AuthError::invalid_config(
-                "config",
-                "this environment has no fetch",
-            ))
+    // Every value is read out of the input first; `wrong` has a bit set for each key whose JS
+    // type is not one TYPES accepts, reported in turn below.
+    let mut wrong = 0u32;
+    let mut tags = [0u32; KEYS.len()];
+    let values: [Value; KEYS.len()] = core::array::from_fn(|i| {
+        let (tag, value) = read_value(r);
+        if tag > 1 && TYPES[i].0 & 1 << tag.min(15) == 0 {
+            wrong |= 1 << i;
         }
-        _ => {}
+        tags[i] = tag;
+        value
+    });
+    let fetch = KEYS.len() - 1;
+    if wrong & 1 << fetch != 0 {
+        return Err(wrong_type(fetch));
+    }
+    // Without a global `fetch`, the configuration must give one (type tag 7: a function).
+    if !fetch_exists && tags[fetch] != 7 {
+        return Err(AuthError::invalid_config(
+            "config",
+            "this environment has no fetch",
+        ));
     }
     if !is_object {
         return Err(AuthError::invalid_config("config", "must be an object"));
@@ -374,18 +387,8 @@ fn read_config(
             "is not a configuration key (check its spelling)",
         ));
     }
-    let mut values = Values {
-        values: list.into_iter(),
-        next: 0,
-    };
-    let mut raw = RawConfig::default();
-    fill(&mut values, &mut raw, page)?;
-    Config::parse(raw)
-}
-
-/// Reads every key into `raw`, which the caller owns: an early return here drops nothing, so
-/// the partly filled value is dropped in one place (smaller wasm than a drop per key).
-fn fill(values: &mut Values, raw: &mut RawConfig, page: Page) -> Result<(), AuthError> {
+    let mut values = values.into_iter();
+    let mut next = || values.next().unwrap_or(Value::Other);
     // `baseUrl` resolved against the page, default the page's origin. Where there is no page
     // (Node.js) it must be given, as an absolute URL.
     let no_page = || {
@@ -394,7 +397,10 @@ fn fill(values: &mut Values, raw: &mut RawConfig, page: Page) -> Result<(), Auth
             "must be an absolute URL where there is no page (Node.js)",
         )
     };
-    raw.base_url = match (values.string()?, page.href.is_some()) {
+    if wrong & 1 != 0 {
+        return Err(wrong_type(0));
+    }
+    let base_url = match (text(next()), page.href.is_some()) {
         (None, true) => page.origin,
         (None, false) => return Err(no_page()),
         (Some(_), true) => page
@@ -402,33 +408,36 @@ fn fill(values: &mut Values, raw: &mut RawConfig, page: Page) -> Result<(), Auth
             .ok_or_else(|| AuthError::invalid_config("baseUrl", "must be a URL"))?,
         (Some(_), false) => page.resolved_base.ok_or_else(no_page)?,
     };
-    // In KEYS order, one after the other.
-    raw.login_path = values.string()?;
-    raw.refresh_path = values.string()?;
-    raw.refresh_method = values.string()?;
-    raw.refresh_credential = values.string()?;
-    raw.refresh_body_field = values.string()?;
-    raw.logout_path = values.string()?;
-    raw.access_token_path = values.strings(true)?;
-    raw.refresh_token_path = values.strings(true)?;
-    raw.expires_in_path = values.strings(true)?;
-    raw.error_code_path = values.string()?;
-    raw.expired_error_codes = values.strings(false)?;
-    raw.refresh_lead_seconds = values.number()?;
-    raw.max_retries = values.number()?;
-    raw.allowed_origins = values.strings(true)?;
-    raw.login_url = values.nullable(Values::string)?;
-    raw.idle_timeout_seconds = values.nullable(Values::number)?;
-    // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
-    // unless told otherwise.
-    raw.cross_tab = match values.next() {
-        (_, Value::Bool(b)) => Some(b),
-        (key, v) if v.given() => {
-            return Err(AuthError::invalid_config(key, "must be true or false"))
-        }
-        _ => (!page.document).then_some(false),
+    // The other keys' type errors, in KEYS order.
+    if wrong != 0 {
+        return Err(wrong_type(wrong.trailing_zeros() as usize));
+    }
+    let raw = RawConfig {
+        base_url,
+        login_path: text(next()),
+        refresh_path: text(next()),
+        refresh_method: text(next()),
+        refresh_credential: text(next()),
+        refresh_body_field: text(next()),
+        logout_path: text(next()),
+        access_token_path: texts(next()),
+        refresh_token_path: texts(next()),
+        expires_in_path: texts(next()),
+        error_code_path: text(next()),
+        expired_error_codes: texts(next()),
+        refresh_lead_seconds: number(next()),
+        max_retries: number(next()),
+        allowed_origins: texts(next()),
+        login_url: nullable(next(), text),
+        idle_timeout_seconds: nullable(next(), number),
+        // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
+        // unless told otherwise.
+        cross_tab: match next() {
+            Value::Bool(b) => Some(b),
+            _ => (!page.document).then_some(false),
+        },
     };
-    Ok(())
+    Config::parse(raw)
 }
 
 /// `new AuthClient(config)`: a client, or null with the `invalid_config` error in the output
@@ -668,7 +677,7 @@ pub extern "C" fn af_too_long(len: usize) -> bool {
 
 /// A whole decimal number (`1*DIGIT`, surrounding spaces allowed); `None` otherwise.
 fn decimal(text: &str) -> Option<u64> {
-    let text = text.trim();
+    let text = text.trim_ascii();
     if text.is_empty() || text.len() > 15 {
         return None;
     }

@@ -119,9 +119,19 @@ pub struct DotPath(Vec<String>);
 impl DotPath {
     /// Parses `a.b.c`; errors on an empty path or an empty segment.
     pub fn parse(text: &str) -> Result<DotPath, &'static str> {
-        let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
-        if segments.iter().any(String::is_empty) {
-            return Err("paths are dot-separated field names, like \"tokens.accessToken\"");
+        // Cut at each `.` byte: it is ASCII, so every cut falls between UTF-8 characters (and
+        // the loop is smaller wasm than `str::split`).
+        let mut segments = Vec::new();
+        let mut start = 0;
+        for end in 0..=text.len() {
+            if end == text.len() || text.as_bytes()[end] == b'.' {
+                let segment = text.get(start..end).unwrap_or_default();
+                if segment.is_empty() {
+                    return Err("paths are dot-separated field names, like \"tokens.accessToken\"");
+                }
+                segments.push(segment.to_owned());
+                start = end + 1;
+            }
         }
         Ok(DotPath(segments))
     }
@@ -231,10 +241,10 @@ impl Config {
             cross_tab: raw.cross_tab.unwrap_or(true),
         };
         config.refresh_path = non_empty(take(&mut raw.refresh_path), "refreshPath")?;
-        config.refresh_method = match raw.refresh_method.as_deref().map(str::to_ascii_uppercase) {
+        config.refresh_method = match raw.refresh_method.as_deref() {
             None => RefreshMethod::Post,
-            Some(m) if m == "POST" => RefreshMethod::Post,
-            Some(m) if m == "GET" => RefreshMethod::Get,
+            Some(m) if m.eq_ignore_ascii_case("POST") => RefreshMethod::Post,
+            Some(m) if m.eq_ignore_ascii_case("GET") => RefreshMethod::Get,
             Some(_) => {
                 return Err(AuthError::invalid_config(
                     "refreshMethod",
@@ -397,7 +407,7 @@ impl Config {
 
 fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>, AuthError> {
     match value {
-        Some(v) if v.trim().is_empty() => Err(AuthError::invalid_config(key, "must not be empty")),
+        Some(v) if v.trim_ascii().is_empty() => Err(AuthError::invalid_config(key, "must not be empty")),
         other => Ok(other),
     }
 }

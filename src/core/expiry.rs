@@ -105,12 +105,12 @@ impl Expiry {
 /// The middle (payload) segment of a compact JWS (RFC 7515 §7.1), if `token` has that shape.
 /// The edge base64url-decodes and JSON-parses it with the browser's own `atob` and `JSON`.
 pub fn jwt_payload(token: &str) -> Option<&str> {
-    let mut parts = token.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || payload.is_empty() {
-        return None;
-    }
-    Some(payload)
+    // Exactly two dots; `.` is ASCII, so both cuts fall between UTF-8 characters.
+    let bytes = token.as_bytes();
+    let first = bytes.iter().position(|b| *b == b'.')?;
+    let last = bytes.iter().rposition(|b| *b == b'.')?;
+    let payload = token.get(first + 1..last)?;
+    (!payload.is_empty() && !payload.as_bytes().contains(&b'.')).then_some(payload)
 }
 
 const TEN_YEARS_S: f64 = 10.0 * 365.0 * 24.0 * 3600.0;

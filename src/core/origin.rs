@@ -23,7 +23,7 @@ impl Origin {
     /// Errors: a static reason, for `invalid_config`.
     pub fn parse(text: &str) -> Result<Origin, &'static str> {
         const SHAPE: &str = "entries must be origins like \"https://api.example.com\" (scheme://host[:port], no path)";
-        let lower = text.trim().to_ascii_lowercase();
+        let lower = text.trim_ascii().to_ascii_lowercase();
         let (scheme, rest) = split_scheme(&lower).ok_or(SHAPE)?;
         let default_port = match scheme {
             "https" => "443",
