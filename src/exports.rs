@@ -160,7 +160,9 @@ impl Reader {
         // SAFETY: the edge writes every string field with `TextEncoder.encodeInto`, whose output
         // is always UTF-8 (a lone surrogate becomes U+FFFD); a field cut short was refused above.
         // Not validating again here keeps `core::str::from_utf8` out of the module.
-        Some(String::from(unsafe { core::str::from_utf8_unchecked(field) }))
+        Some(String::from(unsafe {
+            core::str::from_utf8_unchecked(field)
+        }))
     }
 }
 
@@ -244,26 +246,28 @@ const TYPES: [(u16, &str); KEYS.len()] = {
     const STRINGS: (u16, &str) = (1 << 5, "must be an array of strings");
     // A dot path, or a list of them tried in order.
     const PATHS: (u16, &str) = (1 << 2 | 1 << 5, STRINGS.1);
+    const BOOLEAN: (u16, &str) = (1 << 4, "must be true or false");
+    const FUNCTION: (u16, &str) = (1 << 7, "must be a function");
     [
-        STRING,  // baseUrl
-        STRING,  // loginPath
-        STRING,  // refreshPath
-        STRING,  // refreshMethod
-        STRING,  // refreshCredential
-        STRING,  // refreshBodyField
-        STRING,  // logoutPath
-        PATHS,   // accessTokenPath
-        PATHS,   // refreshTokenPath
-        PATHS,   // expiresInPath
-        STRING,  // errorCodePath
-        STRINGS, // expiredErrorCodes
-        NUMBER,  // refreshLeadSeconds
-        NUMBER,  // maxRetries
-        PATHS,   // allowedOrigins
-        STRING,  // loginUrl
-        NUMBER,  // idleTimeoutSeconds
-        (1 << 4, "must be true or false"), // crossTab
-        (1 << 7, "must be a function"),    // fetch
+        STRING,   // baseUrl
+        STRING,   // loginPath
+        STRING,   // refreshPath
+        STRING,   // refreshMethod
+        STRING,   // refreshCredential
+        STRING,   // refreshBodyField
+        STRING,   // logoutPath
+        PATHS,    // accessTokenPath
+        PATHS,    // refreshTokenPath
+        PATHS,    // expiresInPath
+        STRING,   // errorCodePath
+        STRINGS,  // expiredErrorCodes
+        NUMBER,   // refreshLeadSeconds
+        NUMBER,   // maxRetries
+        PATHS,    // allowedOrigins
+        STRING,   // loginUrl
+        NUMBER,   // idleTimeoutSeconds
+        BOOLEAN,  // crossTab
+        FUNCTION, // fetch
     ]
 };
 

@@ -213,13 +213,19 @@ impl Config {
     /// `refreshPath`; an empty or malformed dot path; a negative or non-finite number; a
     /// `maxRetries` that is not an integer from 0 to 5; an `allowedOrigins` entry that is not an
     /// origin, or an empty list.
-    pub fn parse(mut raw: RawConfig) -> Result<Config, AuthError> {
+    pub fn parse(raw: RawConfig) -> Result<Config, AuthError> {
+        Config::check(raw).map_err(|(key, why)| AuthError::invalid_config(key, why))
+    }
+
+    /// [`Config::parse`], its refusal as the key and the reason: the `AuthError` is built in one
+    /// place, which keeps each early return small (see BENCHMARKS.md, size).
+    fn check(mut raw: RawConfig) -> Result<Config, Refusal> {
         // Built field by field with `mem::take` out of `raw`, rather than as one struct literal
         // of fallible fields: every early return then drops two whole values instead of its own
         // set of fields, which keeps the constructor's wasm small (see BENCHMARKS.md, size).
         use core::mem::take;
         let login_path = non_empty(take(&mut raw.login_path), "loginPath")?
-            .ok_or(AuthError::invalid_config("loginPath", "is required"))?;
+            .ok_or(("loginPath", "is required"))?;
         let mut config = Config {
             base_url: raw.base_url.trim_end_matches('/').to_owned(),
             login_path,
@@ -245,12 +251,7 @@ impl Config {
             None => RefreshMethod::Post,
             Some(m) if m.eq_ignore_ascii_case("POST") => RefreshMethod::Post,
             Some(m) if m.eq_ignore_ascii_case("GET") => RefreshMethod::Get,
-            Some(_) => {
-                return Err(AuthError::invalid_config(
-                    "refreshMethod",
-                    "must be \"POST\" or \"GET\"",
-                ))
-            }
+            Some(_) => return Err(("refreshMethod", "must be \"POST\" or \"GET\"")),
         };
         config.refresh_credential = match raw.refresh_credential.as_deref() {
             None | Some("body") => RefreshCredential::Body,
@@ -258,7 +259,7 @@ impl Config {
             Some("cookie") => RefreshCredential::Cookie,
             Some("relogin") => RefreshCredential::Relogin,
             Some(_) => {
-                return Err(AuthError::invalid_config(
+                return Err((
                     "refreshCredential",
                     "must be \"body\", \"bearer\", \"cookie\" or \"relogin\"",
                 ))
@@ -270,7 +271,7 @@ impl Config {
                 RefreshCredential::Bearer | RefreshCredential::Cookie
             )
         {
-            return Err(AuthError::invalid_config(
+            return Err((
                 "refreshPath",
                 "is required when refreshCredential is \"bearer\" or \"cookie\"",
             ));
@@ -284,18 +285,16 @@ impl Config {
                 // Plain loops rather than `collect::<Result<…>>` here and in `dot_paths`: the
                 // adapter costs more wasm than the loop (see BENCHMARKS.md, size).
                 for text in list {
-                    origins.push(
-                        Origin::parse(text)
-                            .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?,
-                    );
+                    origins.push(Origin::parse(text).map_err(|why| ("allowedOrigins", why))?);
                 }
             }
-            None => origins.push(Origin::of_url(&raw.base_url).map_err(|_| {
-                AuthError::invalid_config("baseUrl", "must be an http or https URL")
-            })?),
+            None => origins.push(
+                Origin::of_url(&raw.base_url)
+                    .map_err(|_| ("baseUrl", "must be an http or https URL"))?,
+            ),
         }
-        config.allowed_origins = OriginAllowlist::new(origins)
-            .map_err(|why| AuthError::invalid_config("allowedOrigins", why))?;
+        config.allowed_origins =
+            OriginAllowlist::new(origins).map_err(|why| ("allowedOrigins", why))?;
         config.logout_path = non_empty(take(&mut raw.logout_path), "logoutPath")?;
         // The credentials, the refresh token and the bearer go to these endpoints: each must be
         // on an allowed origin. An absolute endpoint elsewhere, or one the origin parser cannot
@@ -311,7 +310,7 @@ impl Config {
             let allowed =
                 Origin::of_url(&url).is_ok_and(|o| config.allowed_origins.allows(o.as_str()));
             if !allowed {
-                return Err(AuthError::invalid_config(
+                return Err((
                     key,
                     "must resolve to an allowed origin (see allowedOrigins)",
                 ));
@@ -334,7 +333,7 @@ impl Config {
         )?;
         config.error_code_path =
             DotPath::parse(raw.error_code_path.as_deref().unwrap_or("errorCode"))
-                .map_err(|why| AuthError::invalid_config("errorCodePath", why))?;
+                .map_err(|why| ("errorCodePath", why))?;
         config.expired_error_codes = match take(&mut raw.expired_error_codes) {
             None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
             Some(codes) if codes.is_empty() => ExpiredCodes::Any,
@@ -347,12 +346,7 @@ impl Config {
             None => 1,
             // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
             Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
-            Some(_) => {
-                return Err(AuthError::invalid_config(
-                    "maxRetries",
-                    "must be an integer from 0 to 5",
-                ))
-            }
+            Some(_) => return Err(("maxRetries", "must be an integer from 0 to 5")),
         };
         config.login_url = match take(&mut raw.login_url) {
             None => Some("/login".into()),
@@ -361,7 +355,7 @@ impl Config {
         config.idle_timeout_ms = match raw.idle_timeout_seconds.flatten() {
             Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
             Some(_) => {
-                return Err(AuthError::invalid_config(
+                return Err((
                     "idleTimeoutSeconds",
                     "must be a positive number of seconds or null",
                 ))
@@ -405,9 +399,12 @@ impl Config {
     }
 }
 
-fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>, AuthError> {
+/// Why a configuration was refused: the key at fault and the reason.
+type Refusal = (&'static str, &'static str);
+
+fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>, Refusal> {
     match value {
-        Some(v) if v.trim_ascii().is_empty() => Err(AuthError::invalid_config(key, "must not be empty")),
+        Some(v) if v.trim_ascii().is_empty() => Err((key, "must not be empty")),
         other => Ok(other),
     }
 }
@@ -416,34 +413,26 @@ fn dot_paths(
     value: Option<&[String]>,
     default: &[&str],
     key: &'static str,
-) -> Result<Vec<DotPath>, AuthError> {
+) -> Result<Vec<DotPath>, Refusal> {
     let texts: Vec<&str> = match value {
         None => default.to_vec(),
-        Some([]) => {
-            return Err(AuthError::invalid_config(
-                key,
-                "must name at least one path",
-            ))
-        }
+        Some([]) => return Err((key, "must name at least one path")),
         Some(list) => list.iter().map(String::as_str).collect(),
     };
     let mut paths = Vec::with_capacity(texts.len());
     for text in texts {
-        paths.push(DotPath::parse(text).map_err(|why| AuthError::invalid_config(key, why))?);
+        paths.push(DotPath::parse(text).map_err(|why| (key, why))?);
     }
     Ok(paths)
 }
 
-fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, AuthError> {
+fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, Refusal> {
     match value {
         None => Ok(None),
         Some(s) if s.is_finite() && (0.0..=MAX_SECONDS).contains(&s) => {
             Ok(Some((s * 1000.0) as u64))
         }
-        Some(_) => Err(AuthError::invalid_config(
-            key,
-            "must be a number of seconds from 0 to 10 years",
-        )),
+        Some(_) => Err((key, "must be a number of seconds from 0 to 10 years")),
     }
 }
 
