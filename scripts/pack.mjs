@@ -4,7 +4,8 @@
 //
 // 1. wasm-opt (npm binaryen) runs `-Oz`; a second pass renames the wasm's exports to one or two
 //    letters (`--minify-imports-and-exports-and-modules`) and runs `-Oz` again. (Two passes,
-//    because the renaming pass after a first `-Oz` comes out smaller than one pass.)
+//    because the renaming pass after a first `-Oz` comes out smaller than one pass.) Both
+//    passes take wasm-features.mjs' FEATURES and ASSUMPTIONS.
 // 2. The edge (pkg/authfetch.js) is rewritten with wasm-opt's rename map — it reads every export
 //    as `wasm.<name>` — then minified by esbuild, as a bundler would, and as every peer in the
 //    size table is measured.
@@ -22,7 +23,7 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FEATURES } from "./wasm-features.mjs";
+import { ASSUMPTIONS, FEATURES } from "./wasm-features.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = process.argv[2] ?? join(root, "pkg");
@@ -51,10 +52,10 @@ if (!WebAssembly.Module.exports(module).some((e) => e.name === "af_new")) {
   process.exit(0);
 }
 
-execFileSync(wasmOpt, [...FEATURES, "-Oz", WASM, "-o", WASM]);
+execFileSync(wasmOpt, [...FEATURES, ...ASSUMPTIONS, "-Oz", WASM, "-o", WASM]);
 const mapJson = execFileSync(
   wasmOpt,
-  [...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", WASM, "-o", WASM],
+  [...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", WASM, "-o", WASM],
   { encoding: "utf8", maxBuffer: 16 << 20 },
 );
 const map = JSON.parse(mapJson.slice(mapJson.indexOf("{")));

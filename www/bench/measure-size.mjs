@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { AUTHFETCH_GLUE_MIN, DIST_DIR, PEERS } from "./build.mjs";
-import { FEATURES } from "../../scripts/wasm-features.mjs";
+import { ASSUMPTIONS, FEATURES } from "../../scripts/wasm-features.mjs";
 
 const run = promisify(execFile);
 
@@ -146,8 +146,8 @@ export async function namedBuild(repoRoot, twiggy) {
   const dir = await mkdtemp(join(tmpdir(), "authfetch-named-"));
   try {
     const named = join(dir, "named.wasm");
-    await step(wasmOpt, ["-g", "-Oz", ...FEATURES, `${repoRoot}${RUSTC_WASM}`, "-o", named]);
-    await step(wasmOpt, ["-g", ...FEATURES, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
+    await step(wasmOpt, ["-g", "-Oz", ...FEATURES, ...ASSUMPTIONS, `${repoRoot}${RUSTC_WASM}`, "-o", named]);
+    await step(wasmOpt, ["-g", ...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
     const top = await twiggyTop(twiggy, named, 15, { skipCustom: true, byOwner: true });
     return { ...top, tools: { wasmOpt: await versionOf(wasmOpt) } };
   } finally {
