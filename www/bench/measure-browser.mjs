@@ -17,6 +17,14 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** The first and third quartiles of `xs` (nearest rank), or null. */
+export const quartiles = (xs) => {
+  const s = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+  return [at(0.25), at(0.75)];
+};
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Rejects after `ms` with a message naming `what`, so a stuck page never hangs the run. */
@@ -283,7 +291,11 @@ export async function measureMemory({ server, controls, calls, every, concurrenc
 
 export const START_LIBS = ["authfetch", "axios", "ky", "keycloak", "oidc", "auth0"];
 
-/** `{ loads, libs: {name: {samples: […], importMs, initMs, constructMs, secondConstructMs, readyAt, firstCallMs, firstCallAt}}}` (medians). */
+/**
+ * `{ loads, libs: {name: {samples, importMs, initMs, constructMs, secondConstructMs, initConstructMs,
+ * initConstructQuartiles: [q1, q3], wasmFetchMs, afterFetchMs, importInitConstructMs, readyAt, firstCallMs,
+ * firstCallAt}}}`: medians over the loads (ms), except `samples` (a count) and the quartiles.
+ */
 export async function measureStart({ browser, server, controls, loads, log }) {
   await freshServer(controls);
   const samples = Object.fromEntries(START_LIBS.map((n) => [n, []]));
@@ -318,6 +330,10 @@ export async function measureStart({ browser, server, controls, loads, log }) {
       constructMs: med("constructMs"),
       secondConstructMs: list.some((s) => s.secondConstructMs !== undefined) ? med("secondConstructMs") : null,
       initConstructMs: median(list.map((s) => (s.initMs ?? 0) + s.constructMs)),
+      // How init + construct spreads over the loads: the fastest quarter's bound and the slowest's.
+      initConstructQuartiles: quartiles(list.map((s) => (s.initMs ?? 0) + s.constructMs)),
+      wasmFetchMs: list.some((s) => typeof s.wasmFetchMs === "number") ? med("wasmFetchMs") : null,
+      afterFetchMs: list.some((s) => typeof s.afterFetchMs === "number") ? med("afterFetchMs") : null,
       importInitConstructMs: median(importInitConstruct),
       readyAt: med("readyAt"),
       firstCallMs: med("firstCallMs"),
