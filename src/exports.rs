@@ -679,15 +679,11 @@ pub extern "C" fn af_too_long(len: usize) -> bool {
     length.is_some_and(|text| decimal(&text).is_none_or(|n| n > u64::from(MAX_BODY)))
 }
 
-/// A whole decimal number (`1*DIGIT`, surrounding spaces allowed); `None` otherwise.
+/// A whole decimal number (`1*DIGIT`, surrounding spaces allowed, at most 15 digits);
+/// `None` otherwise.
 fn decimal(text: &str) -> Option<u64> {
     let text = text.trim_ascii();
-    if text.is_empty() || text.len() > 15 {
-        return None;
-    }
-    text.bytes().try_fold(0u64, |n, b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
+    (text.len() <= 15).then(|| crate::core::decimal::parse(text))?
 }
 
 /// `Retry-After` (RFC 9110 §10.2.3) as a delay in ms from `now`: delay-seconds, else the

@@ -16,6 +16,7 @@
 //! and a newer marker proves a renewal already happened.
 use alloc::string::String;
 
+use super::decimal;
 use super::session::SharedSession;
 
 /// What tabs tell each other over the channel (DESIGN rules 1, 6 and 11).
@@ -67,7 +68,7 @@ pub fn refresh_lock_name(api_origin: &str) -> String {
 /// cross-tab `version`, so that a tab that wins the refresh lock can see a newer session exists.
 pub fn version_marker_name(api_origin: &str, version: u64) -> String {
     let mut name = join(&["authfetch:", api_origin, ":v:"]);
-    push_decimal(&mut name, version);
+    decimal::push(&mut name, version);
     name
 }
 
@@ -75,7 +76,7 @@ pub fn version_marker_name(api_origin: &str, version: u64) -> String {
 pub fn newest_marker<'a>(api_origin: &str, held: impl IntoIterator<Item = &'a str>) -> Option<u64> {
     let prefix = join(&["authfetch:", api_origin, ":v:"]);
     held.into_iter()
-        .filter_map(|name| name.strip_prefix(prefix.as_str())?.parse().ok())
+        .filter_map(|name| decimal::parse(name.strip_prefix(prefix.as_str())?))
         .max()
 }
 
@@ -108,25 +109,6 @@ pub fn after_lock(before: Option<u64>, now: Option<u64>, newest_marker: Option<u
 /// adopt its broadcast. `mine` is this tab's id, `peers` the ids of the other live tabs.
 pub fn leads(mine: f64, peers: &[f64]) -> bool {
     peers.iter().all(|other| mine < *other)
-}
-
-/// Appends `n` in decimal (what `to_string` does, without the formatting machinery that would
-/// weigh on the wasm).
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = n;
-    loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for digit in digits.iter().take(len).rev() {
-        out.push(char::from(*digit));
-    }
 }
 
 fn join(parts: &[&str]) -> String {
@@ -195,15 +177,6 @@ mod tests {
         assert_eq!(after_lock(Some(100), Some(100), None), AfterLock::Renew);
         // A tab with no session yet (restore in cookie mode) and a live session elsewhere.
         assert_eq!(after_lock(None, None, Some(5)), AfterLock::AwaitVersion(5));
-    }
-
-    #[test]
-    fn versions_are_written_in_decimal() {
-        for n in [0, 7, 10, 1_795_292_050_970, u64::MAX] {
-            let mut s = String::new();
-            push_decimal(&mut s, n);
-            assert_eq!(s, n.to_string());
-        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod call;
 pub mod client;
 pub mod config;
 pub mod crosstab;
+pub mod decimal;
 pub mod error;
 pub mod expiry;
 pub mod origin;

@@ -8,6 +8,8 @@ use alloc::{string::String, vec::Vec};
 
 use core::fmt;
 
+use super::decimal;
+
 /// A serialized origin, `scheme://host[:port]`, lower-case, default port omitted.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Origin(String);
@@ -103,7 +105,7 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
             None => (authority, None),
         }
     };
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    let port_ok = port.is_none_or(|p| decimal::parse(p).is_some_and(|n| (1..=65_535).contains(&n)));
     (!host.is_empty() && port_ok).then_some((host, port))
 }
 
