@@ -227,7 +227,7 @@ impl Config {
         let login_path = non_empty(take(&mut raw.login_path), "loginPath")?
             .ok_or(("loginPath", "is required"))?;
         let mut config = Config {
-            base_url: raw.base_url.trim_end_matches('/').to_owned(),
+            base_url: without_trailing_slashes(&raw.base_url).to_owned(),
             login_path,
             refresh_path: None,
             refresh_method: RefreshMethod::Post,
@@ -374,7 +374,8 @@ impl Config {
         }
         let mut url = String::with_capacity(self.base_url.len() + path.len() + 1);
         url.push_str(&self.base_url);
-        if !path.starts_with('/') {
+        // A `&str` pattern, not a `char`: no `char::encode_utf8` in the wasm.
+        if !path.starts_with("/") {
             url.push('/');
         }
         url.push_str(path);
@@ -397,6 +398,15 @@ impl Config {
             idle_timeout_ms: self.idle_timeout_ms,
         }
     }
+}
+
+/// `url` without the `/`s it ends with (a byte loop: smaller wasm than `trim_end_matches`).
+fn without_trailing_slashes(url: &str) -> &str {
+    let mut end = url.len();
+    while end > 0 && url.as_bytes()[end - 1] == b'/' {
+        end -= 1;
+    }
+    url.get(..end).unwrap_or(url)
 }
 
 /// Why a configuration was refused: the key at fault and the reason.

@@ -32,7 +32,7 @@ impl Origin {
             "http" => "80",
             _ => return Err("entries must use http or https"),
         };
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        let authority = rest.strip_suffix("/").unwrap_or(rest);
         if authority.is_empty()
             || authority
                 .bytes()
@@ -91,13 +91,16 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
 }
 
 /// Splits `host[:port]` (IPv6 hosts in brackets); the port, when present, must be 1–65535.
+///
+/// Here and in `Origin::parse`, one-character patterns are `&str`s, not `char`s: a `char`
+/// pattern brings `char::encode_utf8` into the wasm.
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if authority.starts_with('[') {
+    let (host, port) = if authority.starts_with("[") {
         let end = authority.bytes().position(|b| b == b']')?;
         let (host, rest) = authority.split_at_checked(end + 1)?;
         match rest {
             "" => (host, None),
-            _ => (host, Some(rest.strip_prefix(':')?)),
+            _ => (host, Some(rest.strip_prefix(":")?)),
         }
     } else {
         match authority.bytes().position(|b| b == b':') {
