@@ -585,16 +585,12 @@ impl Client {
             }
             return;
         }
-        let requesting = self
-            .renewals
-            .iter()
-            .enumerate()
-            .find_map(|(i, r)| match r.stage {
-                Stage::Requesting { request, lock } if request == op => Some((i, lock)),
-                _ => None,
-            });
-        if let Some((i, lock)) = requesting {
-            return self.renewal_answered(i, lock, answer);
+        for i in 0..self.renewals.len() {
+            if let Stage::Requesting { request, lock } = self.renewals[i].stage {
+                if request == op {
+                    return self.renewal_answered(i, lock, answer);
+                }
+            }
         }
         if let Some(lock) = self.restore_requesting(op) {
             self.restore_answered(lock, answer);
@@ -1346,22 +1342,23 @@ impl Client {
     /// The tokens changed or ended, or the channel closed: every flow waiting for newer tokens
     /// looks again (the awaiting turns, `restore()`'s ask).
     fn versions_changed(&mut self) {
-        let sleeps: Vec<Op> = self
-            .renewals
-            .iter()
-            .map(|r| &r.stage)
-            .chain(match &self.restore {
-                Some(Restore {
-                    stage: RestoreStage::Cookie(stage),
-                    ..
-                }) => Some(stage),
-                _ => None,
-            })
-            .filter_map(|stage| match stage {
-                Stage::Turn(Turn::Awaiting { sleep, .. }) => Some(*sleep),
-                _ => None,
-            })
-            .collect();
+        // Plain loops rather than an iterator chain: less wasm (see BENCHMARKS.md, size).
+        let mut sleeps = Vec::new();
+        let mut look = |stage: &Stage| {
+            if let Stage::Turn(Turn::Awaiting { sleep, .. }) = stage {
+                sleeps.push(*sleep);
+            }
+        };
+        for renewal in &self.renewals {
+            look(&renewal.stage);
+        }
+        if let Some(Restore {
+            stage: RestoreStage::Cookie(stage),
+            ..
+        }) = &self.restore
+        {
+            look(stage);
+        }
         for sleep in sleeps {
             if let Some(end) = self.awaited(sleep, false) {
                 self.turn_ended(sleep, end);

@@ -424,14 +424,23 @@ fn dot_paths(
     default: &[&str],
     key: &'static str,
 ) -> Result<Vec<DotPath>, Refusal> {
-    let texts: Vec<&str> = match value {
-        None => default.to_vec(),
-        Some([]) => return Err((key, "must name at least one path")),
-        Some(list) => list.iter().map(String::as_str).collect(),
-    };
-    let mut paths = Vec::with_capacity(texts.len());
-    for text in texts {
+    let mut paths = Vec::new();
+    let mut add = |text: &str| -> Result<(), Refusal> {
         paths.push(DotPath::parse(text).map_err(|why| (key, why))?);
+        Ok(())
+    };
+    match value {
+        None => {
+            for text in default {
+                add(text)?;
+            }
+        }
+        Some([]) => return Err((key, "must name at least one path")),
+        Some(list) => {
+            for text in list {
+                add(text)?;
+            }
+        }
     }
     Ok(paths)
 }

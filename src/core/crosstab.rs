@@ -75,9 +75,14 @@ pub fn version_marker_name(api_origin: &str, version: u64) -> String {
 /// The newest version among held lock names, as `navigator.locks.query()` lists them.
 pub fn newest_marker<'a>(api_origin: &str, held: impl IntoIterator<Item = &'a str>) -> Option<u64> {
     let prefix = join(&["authfetch:", api_origin, ":v:"]);
-    held.into_iter()
-        .filter_map(|name| decimal::parse(name.strip_prefix(prefix.as_str())?))
-        .max()
+    let mut newest = None;
+    for name in held {
+        let version = name.strip_prefix(prefix.as_str()).and_then(decimal::parse);
+        if version > newest {
+            newest = version;
+        }
+    }
+    newest
 }
 
 /// What a tab that just acquired the refresh lock should do.
