@@ -31,7 +31,9 @@ pub fn parse(text: &str) -> Option<u64> {
         let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
         // `n * 10` only below the bound where it cannot overflow (`checked_mul` would bring a
         // 128-bit multiply into the wasm).
-        (n <= u64::MAX / 10).then(|| n * 10)?.checked_add(u64::from(digit))
+        (n <= u64::MAX / 10)
+            .then(|| n * 10)?
+            .checked_add(u64::from(digit))
     })
 }
 
