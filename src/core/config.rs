@@ -473,6 +473,24 @@ mod tests {
     }
 
     #[test]
+    fn dot_paths_split_at_each_dot() {
+        let segments = |text: &str| DotPath::parse(text).map(|p| p.segments().to_vec());
+        assert_eq!(segments("token"), Ok(vec!["token".to_owned()]));
+        assert_eq!(
+            segments("tokens.accessToken"),
+            Ok(vec!["tokens".to_owned(), "accessToken".to_owned()])
+        );
+        // Cut at bytes: a non-ASCII field name stays whole.
+        assert_eq!(
+            segments("données.jeton"),
+            Ok(vec!["données".to_owned(), "jeton".to_owned()])
+        );
+        for bad in ["", ".", "a.", ".a", "a..b"] {
+            assert!(segments(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn endpoints_must_resolve_to_an_allowed_origin() {
         let with = |key: &str, value: &str| {
             let mut raw = raw();

@@ -253,5 +253,9 @@ mod tests {
         assert_eq!(jwt_payload("opaque-token"), None);
         assert_eq!(jwt_payload("a..c"), None);
         assert_eq!(jwt_payload("a.b.c.d"), None);
+        assert_eq!(jwt_payload("a.b"), None, "one dot");
+        assert_eq!(jwt_payload(".b."), Some("b"), "empty header and signature");
+        // Cut at bytes: a non-ASCII segment stays whole.
+        assert_eq!(jwt_payload("é.ü€.ß"), Some("ü€"));
     }
 }
