@@ -129,7 +129,8 @@ export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
 /**
  * pkg/'s wasm has no name section (wasm-opt strips it), so twiggy numbers its items. This builds
  * it again with its names: wasm-opt's two passes of scripts/pack.mjs on rustc's output (`-Oz`,
- * then the renaming `-Oz`), each with `-g` to keep the names. `twiggyTop` of the result (custom
+ * then the renaming `-Oz`, both with wasm-features.mjs' FEATURES and ASSUMPTIONS), each with `-g`
+ * to keep the names. `twiggyTop` of the result (custom
  * sections left out, by owner), plus `tools` (versions); its `base` is comparable to pkg/'s
  * code + data. Throws when a tool is missing or fails.
  */
