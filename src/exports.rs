@@ -361,22 +361,23 @@ fn read_config(
     }
     // Every value is read out of the input first; `wrong` has a bit set for each key whose JS
     // type is not one TYPES accepts, reported in turn below.
+    let fetch = KEYS.len() - 1;
     let mut wrong = 0u32;
-    let mut tags = [0u32; KEYS.len()];
+    // The last tag read: `fetch`'s, once every value is read.
+    let mut fetch_tag = 0;
     let values: [Value; KEYS.len()] = core::array::from_fn(|i| {
         let (tag, value) = read_value(r);
+        fetch_tag = tag;
         if tag > 1 && TYPES[i].0 & 1 << tag.min(15) == 0 {
             wrong |= 1 << i;
         }
-        tags[i] = tag;
         value
     });
-    let fetch = KEYS.len() - 1;
     if wrong & 1 << fetch != 0 {
         return Err(wrong_type(fetch));
     }
     // Without a global `fetch`, the configuration must give one (type tag 7: a function).
-    if !fetch_exists && tags[fetch] != 7 {
+    if !fetch_exists && fetch_tag != 7 {
         return Err(AuthError::invalid_config(
             "config",
             "this environment has no fetch",
