@@ -154,14 +154,13 @@ export async function measureCalls({ browser, server, controls, calls, concurren
 }
 
 /**
- * The per-call measure of `measureCalls` (the same variants, calls, rounds and orders, minus the
- * CPU-only part) in a Chromium that no driver is attached to: started as a plain process with
- * the bench's flags and a fresh profile, it opens `bench/calls-detached.html`, whose script runs
- * the rounds and POSTs the figures to a one-shot HTTP listener here. Same shape as
- * `measureCalls`'s answer (`variants` with their medians), plus `{ detached: true }`.
+ * Opens `${server.origin}${path}&report=…` in a Chromium that no driver is attached to — the
+ * browser as users run it: started as a plain process with the bench's flags and a fresh profile
+ * (no cache, no cookies). The page POSTs one JSON body to a one-shot HTTP listener here; that body,
+ * parsed, is the answer. Chromium is killed and the profile removed when it arrives; `what` names
+ * the run in a timeout or an early exit; `flags` are added to Chromium's command line.
  */
-export async function measureCallsDetached({ server, controls, calls, concurrency, rounds, log }) {
-  await freshServer(controls);
+async function detachedPage({ server, path, timeoutMs, what, flags = [] }) {
   const received = {};
   received.body = new Promise((resolve) => (received.resolve = resolve));
   const listener = createServer((req, res) => {
@@ -174,23 +173,12 @@ export async function measureCallsDetached({ server, controls, calls, concurrenc
   });
   await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
   const profile = await mkdtemp(join(tmpdir(), "authfetch-detached-"));
-  const plan = { names: CALL_VARIANTS, calls, concurrency, rounds };
-  const url =
-    `${server.origin}/bench/calls-detached.html?plan=${encodeURIComponent(JSON.stringify(plan))}` +
-    `&report=${encodeURIComponent(`http://127.0.0.1:${listener.address().port}/`)}`;
-  const chromium = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, url], { stdio: "ignore" });
+  const url = `${server.origin}${path}&report=${encodeURIComponent(`http://127.0.0.1:${listener.address().port}/`)}`;
+  const chromium = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, ...flags, `--user-data-dir=${profile}`, url], { stdio: "ignore" });
   const exited = new Promise((resolve) => chromium.once("exit", (code, signal) => resolve(`Chromium exited (${code ?? signal}) before the page reported`)));
   try {
-    log(`per-call, no DevTools attached: ${rounds} rounds of ${calls} calls per variant and mode, run by the page`);
-    const body = await withTimeout(
-      Promise.race([received.body, exited.then((why) => Promise.reject(new Error(why)))]),
-      1_800_000,
-      "the detached per-call run",
-    );
-    const answer = JSON.parse(body);
-    if (answer.error) throw new Error(`detached per-call run: ${answer.error}`);
-    summarize(answer.variants, calls);
-    return { calls, concurrency, rounds, variants: answer.variants, detached: true };
+    const body = await withTimeout(Promise.race([received.body, exited.then((why) => Promise.reject(new Error(why)))]), timeoutMs, what);
+    return JSON.parse(body);
   } finally {
     chromium.kill("SIGKILL");
     listener.close();
@@ -199,6 +187,27 @@ export async function measureCallsDetached({ server, controls, calls, concurrenc
     // browser process is gone: removing the profile retries instead of failing the measure.
     await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
+}
+
+/**
+ * The per-call measure of `measureCalls` (the same variants, calls, rounds and orders, minus the
+ * CPU-only part) in a Chromium that no driver is attached to (`detachedPage`): the page
+ * (`bench/calls-detached.html`) runs the rounds and POSTs the figures. Same shape as
+ * `measureCalls`'s answer (`variants` with their medians), plus `{ detached: true }`.
+ */
+export async function measureCallsDetached({ server, controls, calls, concurrency, rounds, log }) {
+  await freshServer(controls);
+  const plan = { names: CALL_VARIANTS, calls, concurrency, rounds };
+  log(`per-call, no DevTools attached: ${rounds} rounds of ${calls} calls per variant and mode, run by the page`);
+  const answer = await detachedPage({
+    server,
+    path: `/bench/calls-detached.html?plan=${encodeURIComponent(JSON.stringify(plan))}`,
+    timeoutMs: 1_800_000,
+    what: "the detached per-call run",
+  });
+  if (answer.error) throw new Error(`detached per-call run: ${answer.error}`);
+  summarize(answer.variants, calls);
+  return { calls, concurrency, rounds, variants: answer.variants, detached: true };
 }
 
 // --- 3. refresh storm -------------------------------------------------------------------------
@@ -297,27 +306,62 @@ export const START_LIBS = ["authfetch", "axios", "ky", "keycloak", "oidc", "auth
  * firstCallAt}}}`: medians over the loads (ms), except `samples` (a count) and the quartiles.
  */
 export async function measureStart({ browser, server, controls, loads, log }) {
+  return startLoads({ controls, loads, log, label: "start", load: async (name) => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.origin}/bench/start.html?lib=${name}`);
+      await page.waitForFunction(() => window.startResult !== undefined || window.startError !== undefined, null, {
+        timeout: 20_000,
+      });
+      const { result, error } = await page.evaluate(() => ({ result: window.startResult, error: window.startError }));
+      if (error) throw new Error(`start of ${name}: ${error}`);
+      return result;
+    } finally {
+      await context.close().catch(() => {});
+    }
+  } });
+}
+
+/**
+ * `measureStart` in a Chromium that no driver is attached to (`detachedPage`): one browser
+ * process with a fresh profile per page load, the page POSTing its figures. Same shape, plus
+ * `eager`: authfetch's figures (same shape as one of `libs`) from as many loads again in a
+ * Chromium told to compile every wasm function before the module runs
+ * (`--js-flags=--no-wasm-lazy-compilation`) — how much of construct is V8's lazy compilation of
+ * the wasm functions it reaches, and what compiling all of them up front costs init.
+ */
+export async function measureStartDetached({ server, controls, loads, log }) {
+  const detached = (flags) => async (name) => {
+    const what = `start of ${name}${flags.length ? ` (${flags.join(" ")})` : ""}`;
+    const answer = await detachedPage({ server, path: `/bench/start.html?lib=${name}`, timeoutMs: 30_000, what, flags });
+    if (answer.error) throw new Error(`${what}: ${answer.error}`);
+    return answer.result;
+  };
+  const lazy = await startLoads({ controls, loads, log, label: "start, no DevTools attached", libs: START_LIBS, load: detached([]) });
+  const eager = await startLoads({
+    controls,
+    loads,
+    log,
+    label: "start, no DevTools attached, eager wasm compilation",
+    libs: ["authfetch"],
+    load: detached(["--js-flags=--no-wasm-lazy-compilation"]),
+  });
+  return { ...lazy, eager: eager.libs.authfetch };
+}
+
+/**
+ * The start protocol: `loads` page loads of each of `libs` (default every library), the order
+ * rotating; `load(name)` gives one page load's figures. Summarized as `measureStart` answers.
+ */
+async function startLoads({ controls, loads, log, label, load, libs: names = START_LIBS }) {
   await freshServer(controls);
-  const samples = Object.fromEntries(START_LIBS.map((n) => [n, []]));
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < loads; i++) {
     // Rotate the order on every load.
-    const order = START_LIBS.map((_, k) => START_LIBS[(k + i) % START_LIBS.length]);
-    for (const name of order) {
-      const context = await browser.newContext();
-      try {
-        const page = await context.newPage();
-        await page.goto(`${server.origin}/bench/start.html?lib=${name}`);
-        await page.waitForFunction(() => window.startResult !== undefined || window.startError !== undefined, null, {
-          timeout: 20_000,
-        });
-        const { result, error } = await page.evaluate(() => ({ result: window.startResult, error: window.startError }));
-        if (error) throw new Error(`start of ${name}: ${error}`);
-        samples[name].push(result);
-      } finally {
-        await context.close().catch(() => {});
-      }
-    }
-    log(`start: page load ${i + 1}/${loads} done`);
+    const order = names.map((_, k) => names[(k + i) % names.length]);
+    for (const name of order) samples[name].push(await load(name));
+    log(`${label}: page load ${i + 1}/${loads} done`);
   }
   const libs = {};
   for (const [name, list] of Object.entries(samples)) {

@@ -12,9 +12,10 @@
 //   BENCH_MEMORY_EVERY     calls between memory readings (default 10000; quick 2000)
 //   BENCH_STORM_CALLS      concurrent calls of the refresh storm (default 1000)
 //   BENCH_STORM_ROUNDS     storms per library (default 3; quick 1)
-//   BENCH_ONLY             comma-separated subset of size,calls,callsDetached,storm,memory,start
+//   BENCH_ONLY             comma-separated subset of size,calls,callsDetached,storm,memory,start,startDetached
 //                          (default: all)
 //   BENCH_OUT              where to write the report (default BENCHMARKS.md at the repository root)
+//   BENCH_RESULTS_JSON     also write the measures' raw results (JSON) to this file
 //   TWIGGY                 path of a twiggy binary (scripts/bench.sh sets it); TWIGGY_NOTE: why not
 //                          (the size measure's named build also needs
 //                          www/node_modules/.bin/wasm-opt; without it the report says so)
@@ -28,7 +29,7 @@ import { execFileSync } from "node:child_process";
 import { controlsFor, launchBrowser, REPO_ROOT, SERVER_BIN, startServer } from "../e2e/harness.mjs";
 import { BENCH_DIR } from "./build.mjs";
 import { measureSizes, namedBuild, peerVersions, RUSTC_WASM, twiggyTop } from "./measure-size.mjs";
-import { measureCalls, measureCallsDetached, measureMemory, measureStart, measureStorm } from "./measure-browser.mjs";
+import { measureCalls, measureCallsDetached, measureMemory, measureStart, measureStartDetached, measureStorm } from "./measure-browser.mjs";
 import { renderReport } from "./report.mjs";
 
 const env = process.env;
@@ -53,7 +54,7 @@ const config = {
   stormCalls: int("BENCH_STORM_CALLS", 1000, 1000),
   stormRounds: int("BENCH_STORM_ROUNDS", 3, 1),
 };
-const ALL = ["size", "calls", "callsDetached", "storm", "memory", "start"];
+const ALL = ["size", "calls", "callsDetached", "storm", "memory", "start", "startDetached"];
 const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(",").map((s) => s.trim()) : ALL;
 for (const m of only) if (!ALL.includes(m)) throw new Error(`BENCH_ONLY: unknown measure ${m}`);
 const OUT = env.BENCH_OUT || `${REPO_ROOT}BENCHMARKS.md`;
@@ -147,7 +148,7 @@ await measure("size", async () => {
   return sizes;
 });
 
-const browserMeasures = ["calls", "callsDetached", "storm", "memory", "start"].filter((m) => only.includes(m));
+const browserMeasures = ["calls", "callsDetached", "storm", "memory", "start", "startDetached"].filter((m) => only.includes(m));
 let server;
 let browser;
 try {
@@ -178,6 +179,7 @@ try {
     }),
   );
   await measure("start", () => measureStart({ browser, server, controls, loads: config.pageLoads, log }));
+  await measure("startDetached", () => measureStartDetached({ server, controls, loads: config.pageLoads, log }));
 } catch (e) {
   // The server or the browser could not start: every browser measure is unmeasured.
   for (const m of browserMeasures) {
@@ -197,6 +199,7 @@ if (!machine.chromium) {
 
 machine.durationS = Math.round((Date.now() - started) / 1000);
 machine.loadEnd = os.loadavg()[0];
+if (env.BENCH_RESULTS_JSON) await writeFile(env.BENCH_RESULTS_JSON, JSON.stringify(results, null, 1));
 const report = renderReport({ machine, config, results });
 await writeFile(OUT, report);
 log(`wrote ${OUT}`);

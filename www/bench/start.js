@@ -10,7 +10,8 @@
 //                in the same page: construction once the engine has run the constructor once
 //   firstCallMs  authfetch, axios, ky: login + one authenticated GET (body parsed)
 //   firstCallAt  performance.now() when that GET's body is read: ms since navigation start
-// The answer goes to window.startResult (or window.startError).
+// The answer goes to window.startResult (or window.startError), and with &report=<url> is also
+// POSTed there (see the end of this file).
 
 const LOGIN_PATH = "/v1/auth/login";
 const REFRESH_PATH = "/v1/auth/refresh-token";
@@ -127,10 +128,17 @@ const libs = {
   },
 };
 
-const name = new URLSearchParams(location.search).get("lib");
+const query = new URLSearchParams(location.search);
+const name = query.get("lib");
 try {
   if (!libs[name]) throw new Error(`unknown lib ${name}`);
   window.startResult = await libs[name]();
 } catch (e) {
   window.startError = String((e && (e.stack || e.message)) || e);
+}
+// &report=<url> (measureStartDetached: no driver reads window.startResult): POST
+// `{ result }` or `{ error }` there, a simple cross-origin POST (text/plain, no-cors).
+if (query.has("report")) {
+  const body = window.startError === undefined ? { result: window.startResult } : { error: window.startError };
+  await fetch(query.get("report"), { method: "POST", mode: "no-cors", body: JSON.stringify(body) });
 }
