@@ -3,9 +3,10 @@
 // (BENCHMARKS.md, size).
 //
 // 1. wasm-opt (npm binaryen) runs `-Oz`; a second pass renames the wasm's exports to one or two
-//    letters (`--minify-imports-and-exports-and-modules`) and runs `-Oz` again. (Two passes,
-//    because the renaming pass after a first `-Oz` comes out smaller than one pass.) Both
-//    passes take wasm-features.mjs' FEATURES and ASSUMPTIONS.
+//    letters (`--minify-imports-and-exports-and-modules`), runs `-Oz` again and drops the custom
+//    sections no engine reads (STRIP). (Two passes, because the renaming pass after a first
+//    `-Oz` comes out smaller than one pass.) Both passes take wasm-features.mjs' FEATURES and
+//    ASSUMPTIONS.
 // 2. The edge (pkg/authfetch.js) is rewritten with wasm-opt's rename map — it reads every export
 //    as `wasm.<name>` — then minified by esbuild, as a bundler would, and as every peer in the
 //    size table is measured; it and the entry start with V8's compile hint (COMPILE_HINT).
@@ -46,6 +47,13 @@ const TARGET = "es2022";
  */
 const COMPILE_HINT = "//# allFunctionsCalledOnLoad";
 
+/**
+ * The custom sections rustc leaves that no engine reads: `target_features` (the features the
+ * linker saw) and `producers` (the toolchain's name and version). Dropped in the second pass:
+ * 230 B of the wasm.
+ */
+const STRIP = ["--strip-target-features", "--strip-producers"];
+
 function fail(message) {
   console.error(`pack: ${message}`);
   process.exit(1);
@@ -65,7 +73,7 @@ if (!WebAssembly.Module.exports(module).some((e) => e.name === "af_new")) {
 execFileSync(wasmOpt, [...FEATURES, ...ASSUMPTIONS, "-Oz", WASM, "-o", WASM]);
 const mapJson = execFileSync(
   wasmOpt,
-  [...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", WASM, "-o", WASM],
+  [...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", ...STRIP, WASM, "-o", WASM],
   { encoding: "utf8", maxBuffer: 16 << 20 },
 );
 const map = JSON.parse(mapJson.slice(mapJson.indexOf("{")));
