@@ -728,8 +728,8 @@ function carryOut(s, kind, r) {
     case 6: {
       const type = r.num();
       const message = {};
+      message.type = MESSAGES[type];
       if (type === 0) {
-        message.type = "session";
         message.access = r.text();
         const refresh = r.text();
         if (refresh !== undefined) message.refresh = refresh;
@@ -738,12 +738,9 @@ function carryOut(s, kind, r) {
         message.receivedAt = r.num();
         const expiresAt = r.num();
         if (expiresAt >= 0) message.expiresAt = expiresAt;
-      } else {
-        message.type = ["", "logout", "ask", "hello", "here", "bye", "need"][type];
-        if (type === 1 || type === 6) {
-          message.lineage = r.num();
-          message.counter = r.num();
-        }
+      } else if (type === 1 || type === 6) {
+        message.lineage = r.num();
+        message.counter = r.num();
       }
       message.from = r.num();
       r.done();
@@ -814,6 +811,9 @@ function arm(s, at) {
   s.timer?.unref?.();
 }
 
+/** The channel's message types, by the index the core names them with (`af_poll`, `af_message`). */
+const MESSAGES = ["session", "logout", "ask", "hello", "here", "bye", "need"];
+
 /** The channel of the API's origin, its messages given to the core; `undefined` where `BroadcastChannel` is missing. */
 function openChannel(s, name) {
   let channel;
@@ -832,7 +832,8 @@ function openChannel(s, name) {
       wasm.af_message(
         c,
         now,
-        fields([text(data.type), text(data.access), text(data.refresh)]),
+        MESSAGES.indexOf(data.type),
+        fields([text(data.access), text(data.refresh)]),
         numberOr(data.lineage),
         numberOr(data.counter),
         numberOr(data.receivedAt),

@@ -27,7 +27,7 @@ use crate::core::crosstab::{channel_name, Message};
 use crate::core::expiry::jwt_payload;
 use crate::core::{
     AccessToken, AuthError, Call, CallStep, Config, Credentials, ErrorCode, Grant, JwtTimes,
-    Origin, RawConfig, RefreshToken, SharedSession, TokenGeneration,
+    RawConfig, RefreshToken, SharedSession, TokenGeneration,
 };
 
 /// One of the two buffers. The module has one thread (wasm32 without `atomics`) and no
@@ -359,20 +359,22 @@ fn read_config(
             unknown = Some(key);
         }
     }
-    // Every value is read out of the input first; `wrong` has a bit set for each key whose JS
-    // type is not one TYPES accepts, reported in turn below.
+    // Two passes over the values. The first reads every value's JS type: `wrong` has a bit set
+    // for each key whose type is not one TYPES accepts, reported in turn below. The second, once
+    // those checks pass, reads the values again, each into its field: no array of every value
+    // in between, which keeps the constructor's wasm small (see BENCHMARKS.md, size).
+    let values_at = r.at;
     let fetch = KEYS.len() - 1;
     let mut wrong = 0u32;
     // The last tag read: `fetch`'s, once every value is read.
     let mut fetch_tag = 0;
-    let values: [Value; KEYS.len()] = core::array::from_fn(|i| {
-        let (tag, value) = read_value(r);
+    for (i, (accepted, _)) in TYPES.iter().enumerate() {
+        let (tag, _) = read_value(r);
         fetch_tag = tag;
-        if tag > 1 && TYPES[i].0 & 1 << tag.min(15) == 0 {
+        if tag > 1 && accepted & 1 << tag.min(15) == 0 {
             wrong |= 1 << i;
         }
-        value
-    });
+    }
     if wrong & 1 << fetch != 0 {
         return Err(wrong_type(fetch));
     }
@@ -392,8 +394,8 @@ fn read_config(
             "is not a configuration key (check its spelling)",
         ));
     }
-    let mut values = values.into_iter();
-    let mut next = || values.next().unwrap_or(Value::Other);
+    r.at = values_at;
+    let mut next = || read_value(r).1;
     // `baseUrl` resolved against the page, default the page's origin. Where there is no page
     // (Node.js) it must be given, as an absolute URL.
     let no_page = || {
@@ -804,14 +806,16 @@ pub extern "C" fn af_locks_held(c: *mut Handle, now: f64, op: u32, len: usize) {
 }
 
 /// A message from another tab, checked for shape here; anything malformed is ignored (DESIGN
-/// rule 11: messages are untrusted). Input: `type`, `access`, `refresh` (each absent unless a
-/// string). Numbers (NaN unless a number): `lineage`, `counter`, `receivedAt`, `expiresAt`,
-/// `from`.
+/// rule 11: messages are untrusted). `kind`: its `type`'s index in the list [`af_poll`] names
+/// (0 `session`, 1 `logout`, 2 `ask`, 3 `hello`, 4 `here`, 5 `bye`, 6 `need`; −1 anything
+/// else). Input: `access`, `refresh` (each absent unless a string). Numbers (NaN unless a
+/// number): `lineage`, `counter`, `receivedAt`, `expiresAt`, `from`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn af_message(
     c: *mut Handle,
     now: f64,
+    kind: i32,
     len: usize,
     lineage: f64,
     counter: f64,
@@ -820,15 +824,15 @@ pub extern "C" fn af_message(
     from: f64,
 ) {
     let mut r = Reader::new(len);
-    let (kind, access, refresh) = (r.text(), r.text(), r.text());
+    let (access, refresh) = (r.text(), r.text());
     drop(r);
     let time = |n: f64| Some(n).filter(|n| n.is_finite() && *n >= 0.0);
     // A version half: a whole number below 2³².
     let half =
         |n: f64| (n >= 0.0 && n <= f64::from(u32::MAX) && n == n as u32 as f64).then_some(n as u64);
     let version = half(lineage).zip(half(counter)).map(|(l, c)| l << 32 | c);
-    let message = match kind.as_deref() {
-        Some("session") => access
+    let message = match kind {
+        0 => access
             .map(AccessToken::new)
             .filter(AccessToken::is_header_safe)
             .zip(version)
@@ -842,12 +846,12 @@ pub extern "C" fn af_message(
                     expires_at_ms: time(expires_at).map(|n| n as u64),
                 })
             }),
-        Some("logout") => version.map(|version| Message::Logout { version }),
-        Some("ask") => Some(Message::Ask),
-        Some("hello") => time(from).map(|from| Message::Hello { from }),
-        Some("here") => time(from).map(|from| Message::Here { from }),
-        Some("bye") => time(from).map(|from| Message::Bye { from }),
-        Some("need") => version.map(|version| Message::Need { version }),
+        1 => version.map(|version| Message::Logout { version }),
+        2 => Some(Message::Ask),
+        3 => time(from).map(|from| Message::Hello { from }),
+        4 => time(from).map(|from| Message::Here { from }),
+        5 => time(from).map(|from| Message::Bye { from }),
+        6 => version.map(|version| Message::Need { version }),
         _ => None,
     };
     if let Some(message) = message {
@@ -962,8 +966,7 @@ pub extern "C" fn af_poll(c: *mut Handle) -> u32 {
         Effect::Channel(open) => {
             out.flag(open);
             if open {
-                let origin = Origin::of_url(&client.config().base_url);
-                out.text(&channel_name(origin.as_ref().map_or("", Origin::as_str)));
+                out.text(&channel_name(client.api_origin()));
             }
             7
         }

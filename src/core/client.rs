@@ -378,6 +378,12 @@ impl Client {
         &self.config
     }
 
+    /// The API's origin (of `baseUrl`), as the channel's and the locks' names carry it; empty
+    /// when `baseUrl` has none.
+    pub fn api_origin(&self) -> &str {
+        &self.api_origin
+    }
+
     /// This tab's id on the channel.
     pub fn tab_id(&self) -> f64 {
         self.tab_id
