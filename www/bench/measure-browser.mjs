@@ -338,7 +338,7 @@ export async function measureStartDetached({ server, controls, loads, log }) {
     if (answer.error) throw new Error(`${what}: ${answer.error}`);
     return answer.result;
   };
-  const lazy = await startLoads({ controls, loads, log, label: "start, no DevTools attached", libs: START_LIBS, load: detached([]) });
+  const lazy = await startLoads({ controls, loads, log, label: "start, no DevTools attached", load: detached([]) });
   const eager = await startLoads({
     controls,
     loads,
