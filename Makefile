@@ -14,15 +14,14 @@ export ENGINES ?= chromium firefox webkit
 setup:
 	@bash scripts/setup.sh
 
-## pkg/: the npm package (wasm + the JS edge), size-optimized: rustc's wasm (the core and its
-## flat exports) and js/authfetch.js (the browser edge), then scripts/pack.mjs (wasm-opt, the
-## minified edge, the entry, package.json).
+## pkg/: the npm package, size-optimized: rustc's wasm (the core and its flat exports), then
+## scripts/pack.mjs (wasm-opt; js/index.js, the entry, bundled with js/authfetch.js, the browser
+## edge, into one minified pkg/index.js; the types, package.json).
 pkg: setup
 	cargo build --release --lib --target wasm32-unknown-unknown
 	rm -rf pkg
 	mkdir pkg
 	cp target/wasm32-unknown-unknown/release/authfetch.wasm pkg/authfetch_bg.wasm
-	cp js/authfetch.js pkg/authfetch.js
 	node scripts/pack.mjs
 
 ## The npm tarball of pkg/: authfetch-<version>.tgz at the repository root (what the README

@@ -1,10 +1,11 @@
-// authfetch's browser edge (pkg/authfetch.js): loads the WebAssembly core and carries out what it
-// decides. The core (src/core, behind src/exports.rs) holds every rule, every token and every
-// decision — when to renew, whether a 401 is retried or ends the session, which origins get the
-// bearer, what the other tabs are told, every error and its message — and queues effects; this
-// file owns the browser's resources (fetch, the one renewal timer, the page listeners, the
-// channel, the Web Locks, the events, the callers' promises) and drains the effects in one place,
-// `drive`. It reads JavaScript values into fields for the core and back, and decides nothing.
+// authfetch's browser edge (scripts/pack.mjs bundles it with the entry into pkg/index.js): loads
+// the WebAssembly core and carries out what it decides. The core (src/core, behind
+// src/exports.rs) holds every rule, every token and every decision — when to renew, whether a 401
+// is retried or ends the session, which origins get the bearer, what the other tabs are told,
+// every error and its message — and queues effects; this file owns the browser's resources
+// (fetch, the one renewal timer, the page listeners, the channel, the Web Locks, the events, the
+// callers' promises) and drains the effects in one place, `drive`. It reads JavaScript values
+// into fields for the core and back, and decides nothing.
 //
 // The core is reached through flat exports (src/exports.rs): numbers as arguments, strings as
 // UTF-8 fields in the module's input buffer, answers as fields in its output buffer. Both are

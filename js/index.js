@@ -1,7 +1,8 @@
-// The package's entry point (pkg/index.js): what `import … from "authfetch"` gives. The session
-// logic is the WebAssembly module that ./authfetch.js (the browser edge) loads and drives; this file adds
-// what must exist before that module is loaded: one shared initialisation, `createAuthClient`,
-// the `not_initialized` error and the `isAuthError` guard. Types: index.d.ts next to it.
+// The package's entry point: what `import … from "authfetch"` gives (scripts/pack.mjs bundles it
+// with ./authfetch.js into one module, pkg/index.js). The session logic is the WebAssembly module
+// that ./authfetch.js (the browser edge) loads and drives; this file adds what must exist before
+// that module is loaded: one shared initialisation, `createAuthClient`, the `not_initialized`
+// error and the `isAuthError` guard. Types: index.d.ts next to it.
 import load, { initSync as loadSync, AuthClient as WasmAuthClient } from "./authfetch.js";
 
 let loading;

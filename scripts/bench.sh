@@ -17,7 +17,7 @@ export PATH="$ROOT/www/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 say() { printf '[bench] %s\n' "$*"; }
 
 # The package under test: measured as it is, never rebuilt here (`make bench` builds it first).
-for f in pkg/authfetch_bg.wasm pkg/authfetch.js pkg/index.js; do
+for f in pkg/authfetch_bg.wasm pkg/index.js; do
   if [ ! -f "$f" ]; then
     say "$f is missing: build the package first (make pkg)"
     exit 1

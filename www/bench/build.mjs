@@ -52,9 +52,6 @@ export const PEERS = [
   },
 ];
 
-/** authfetch's browser edge as a bundler would ship it (informational row of the size table). */
-export const AUTHFETCH_GLUE_MIN = "authfetch-glue.min.js";
-
 export async function buildAll({ quiet = false } = {}) {
   await mkdir(DIST_DIR, { recursive: true });
   for (const peer of PEERS) {
@@ -71,18 +68,6 @@ export async function buildAll({ quiet = false } = {}) {
       logLevel: quiet ? "error" : "warning",
     });
   }
-  // The shipped edge, minified the same way (the .wasm it loads is not bundled: it stays a file).
-  await build({
-    entryPoints: [fileURLToPath(new URL("../../pkg/authfetch.js", import.meta.url))],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    legalComments: "none",
-    outfile: `${DIST_DIR}${AUTHFETCH_GLUE_MIN}`,
-    logLevel: "error",
-  });
   await writeFile(`${DIST_DIR}README.txt`, "Built by www/bench/build.mjs (scripts/bench.sh). Not committed.\n");
 }
 

@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
-import { AUTHFETCH_GLUE_MIN, DIST_DIR, PEERS } from "./build.mjs";
+import { DIST_DIR, PEERS } from "./build.mjs";
 import { ASSUMPTIONS, FEATURES } from "../../scripts/wasm-features.mjs";
 
 const run = promisify(execFile);
@@ -29,19 +29,16 @@ export function sizesOf(buf) {
 
 const add = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip, brotli: a.brotli + b.brotli });
 
-/** `{ wasm, glue, entry, total, glueMin, totalMin, peers: [{id, label, ...sizes}] }` (each file
- *  compressed on its own; `glue` is pkg/authfetch.js, the browser edge; `entry` is pkg/index.js,
- *  the module an app imports). */
+/** `{ wasm, js, total, peers: [{id, label, ...sizes}] }` (each file compressed on its own; `js` is
+ *  pkg/index.js, the one module an app imports: the entry bundled with the browser edge). */
 export async function measureSizes(repoRoot) {
   const wasm = sizesOf(await readFile(`${repoRoot}pkg/authfetch_bg.wasm`));
-  const glue = sizesOf(await readFile(`${repoRoot}pkg/authfetch.js`));
-  const entry = sizesOf(await readFile(`${repoRoot}pkg/index.js`));
-  const glueMin = sizesOf(await readFile(`${DIST_DIR}${AUTHFETCH_GLUE_MIN}`));
+  const js = sizesOf(await readFile(`${repoRoot}pkg/index.js`));
   const peers = [];
   for (const peer of PEERS) {
     peers.push({ id: peer.id, label: peer.label, packages: peer.packages, ...sizesOf(await readFile(`${DIST_DIR}${peer.file}`)) });
   }
-  return { wasm, glue, entry, total: add(add(wasm, glue), entry), glueMin, totalMin: add(add(wasm, glueMin), entry), peers };
+  return { wasm, js, total: add(wasm, js), peers };
 }
 
 /** Versions of the peers as installed in www/bench/node_modules. */

@@ -5,7 +5,7 @@ const MINUS_WRAPPER_GOAL_MS = 0.05; // authfetch above the minimal JS wrapper, s
 const CONCURRENT_GOAL = 1.02; // authfetch / raw fetch at concurrency 32
 const CONSTRUCT_GOAL_MS = 1;
 const INIT_CONSTRUCT_GOAL_MS = 10;
-const SIZE_TARGET_BYTES = 18_000; // wasm + edge + entry, gzip
+const SIZE_TARGET_BYTES = 18_000; // wasm + JS, gzip
 const SIZE_AIM_BYTES = 8 * 1024;
 const FLAT_HEAP_BYTES_PER_10K = 16 * 1024;
 
@@ -245,11 +245,11 @@ function sizeSection(size) {
   const why = unmeasured(size);
   if (why) return [...out, `**${why[0].toUpperCase()}${why.slice(1)}.**`, ""].join("\n");
   out.push(
-    "authfetch as `pkg/` ships it (`authfetch_bg.wasm` + `authfetch.js`, each compressed on its own, as a server would send them)",
+    "authfetch as `pkg/` ships it (`authfetch_bg.wasm` + `index.js`, the one module an app imports: the entry bundled with the browser edge; each compressed on its own, as a server would send them)",
     "next to each peer bundled by esbuild " +
       `${size.versions.esbuild} (minified ESM for the browser, the package's main entry re-exported whole: \`export * as lib from "pkg"\`).`,
     "gzip is zlib at level 9 (`gzip -9` without the file name header); brotli is Node's `brotliCompressSync` at quality 11.",
-    "**Baseline: authfetch (wasm + edge + entry), gzip.**",
+    "**Baseline: authfetch (wasm + JS), gzip.**",
     "",
     "| package | version | raw (B) | gzip -9 (B) | brotli 11 (B) | gzip ratio to authfetch |",
     "| --- | --- | ---: | ---: | ---: | ---: |",
@@ -257,16 +257,12 @@ function sizeSection(size) {
   const base = size.total.gzip;
   const row = (name, version, s, r) => `| ${name} | ${version} | ${bytes(s.raw)} | ${bytes(s.gzip)} | ${bytes(s.brotli)} | ${r} |`;
   out.push(row("&nbsp;&nbsp;`authfetch_bg.wasm`", "", size.wasm, "—"));
-  out.push(row("&nbsp;&nbsp;`authfetch.js` (the browser edge, as shipped)", "", size.glue, "—"));
-  if (size.entry) out.push(row("&nbsp;&nbsp;`index.js` (the entry: init, createAuthClient)", "", size.entry, "—"));
-  out.push(row("**authfetch (wasm + edge + entry)**", "pkg/", size.total, "**1.00×**"));
+  out.push(row("&nbsp;&nbsp;`index.js` (the entry and the browser edge, minified)", "", size.js, "—"));
+  out.push(row("**authfetch (wasm + JS)**", "pkg/", size.total, "**1.00×**"));
   for (const p of [...size.peers].sort((a, b) => a.gzip - b.gzip)) {
     const version = p.packages.map((n) => size.versions[n]).join(" + ");
     out.push(row(p.label, version, p, ratio(p.gzip, base)));
   }
-  out.push(
-    row("*authfetch, edge minified again by esbuild (for reference)*", "pkg/", size.totalMin, ratio(size.totalMin.gzip, base)),
-  );
   out.push("");
   out.push("### What weighs most in the wasm (`twiggy top -n 15`)", "");
   const tw = size.twiggy;
@@ -291,7 +287,7 @@ function sizeSection(size) {
 function gapSection(size) {
   const named = size.named;
   if (!named || named.error || !named.owners) return [];
-  const js = size.glue.gzip + (size.entry?.gzip ?? 0);
+  const js = size.js.gzip;
   const perByte = size.wasm.gzip / size.wasm.raw;
   const surfaceOwners = named.owners.filter((o) => o.surface);
   const surface = surfaceOwners.reduce((a, o) => a + o.bytes, 0);
@@ -304,7 +300,7 @@ function gapSection(size) {
   return [
     "### What stands between the package and 18 KB, and 8 KB",
     "",
-    `The JS files (the edge and the entry) weigh ${int(js)} B gzip, so the target leaves the wasm ${int(wasmTarget)} B gzip: at this wasm's`,
+    `The JS (\`index.js\`: the entry and the edge) weighs ${int(js)} B gzip, so the target leaves the wasm ${int(wasmTarget)} B gzip: at this wasm's`,
     `ratio of ${perByte.toFixed(3)} gzip bytes per byte, about ${int(Math.max(0, wasmTarget) / perByte)} B of code + data. The wasm's ${int(named.base)} B split by the owners above:`,
     "",
     "| share | owners | code + data (B) | gzip, estimated at the wasm's ratio (B) |",
@@ -482,7 +478,8 @@ function memorySection(mem) {
   out.push(
     `${int(mem.calls)} \`auth.fetch\` calls (${mem.concurrency} at a time, in batches of ${int(mem.every)}), one client, in Chromium started with`,
     "`--js-flags=--expose-gc --enable-precise-memory-info`; before each reading `gc()` runs twice (50 ms apart, so that finalizers",
-    "run). Wasm memory is `memory.buffer.byteLength / 65536` of the exports `init()` returned; the JS heap is CDP",
+    "run). Wasm memory is `memory.buffer.byteLength / 65536` of the package's instance (the page catches it on its way out of",
+    "`WebAssembly.instantiateStreaming`: the package does not expose it); the JS heap is CDP",
     "`Runtime.getHeapUsage().usedSize` (and `performance.memory.usedJSHeapSize` beside it). **Baseline: the reading before the calls.**",
     "",
     "| after calls | wasm pages | wasm memory (KiB) | JS heap used, CDP (KiB) | change from before (KiB) | `usedJSHeapSize` (KiB) |",

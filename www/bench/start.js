@@ -22,7 +22,7 @@ const origin = location.origin;
 const libs = {
   async authfetch() {
     const t0 = performance.now();
-    const mod = await import("/pkg/authfetch.js");
+    const mod = await import("/pkg/index.js");
     const t1 = performance.now();
     await mod.default();
     const t2 = performance.now();

@@ -3,7 +3,7 @@
 // without the bearer and then end — against the real server's /__test/grant login stand-in.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { requestsTo, useE2E } from "./harness.mjs";
+import { captureWasmMemory, requestsTo, useE2E } from "./harness.mjs";
 
 const env = useE2E();
 const grantPath = (access) => `/__test/grant?access=${encodeURIComponent(access)}`;
@@ -64,11 +64,11 @@ describe("lifetimes that are no lifetime", () => {
 describe("bounded reads", () => {
   for (const chunked of [false, true]) {
     test(`a 16 MB 401 body${chunked ? " without a length" : ""} does not grow wasm memory; the call ends as for a 401 without a code`, { timeout: 30_000 }, async () => {
-      const { page } = await env.newPage();
+      const { page } = await env.newPage({ initScript: captureWasmMemory });
       const outcome = await page.evaluate(async ({ chunked }) => {
-        // init() answers the exports of the instance already made; its memory is found by type.
-        const exports = await (await import("/pkg/authfetch.js")).default();
-        const memory = Object.values(exports).find((v) => v instanceof WebAssembly.Memory);
+        // The package's one instance, made when test.html loaded it.
+        if (window.__wasmMemories.length !== 1) throw new Error(`${window.__wasmMemories.length} wasm instances`);
+        const memory = window.__wasmMemories[0];
         const auth = e2e.client();
         await auth.login({ email: "maria.oliveira@exemplo.com", senha: "S3nh4F0rt3!" });
         const before = memory.buffer.byteLength;
