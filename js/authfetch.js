@@ -228,7 +228,8 @@ function create(config) {
     (object ? 1 : 0) |
     (g.document !== undefined ? 2 : 0) |
     (lockManager() ? 4 : 0) |
-    (typeof g.fetch === "function" ? 8 : 0);
+    (typeof g.fetch === "function" ? 8 : 0) |
+    (page ? 16 : 0);
   let own = [];
   try {
     if (object) own = Object.keys(config);
@@ -236,7 +237,7 @@ function create(config) {
     // A Proxy that will not list its keys: its unknown keys go unnoticed, its known ones are read.
   }
   const events = new EventTarget();
-  const len = fields([page ? here : null, page ? String(g.location.origin ?? "") : "", resolved, own.length, ...own, ...values.flatMap(tagged)]);
+  const len = fields([page ? String(g.location.origin ?? "") : "", resolved, own.length, ...own, ...values.flatMap(tagged)]);
   const c = wasm.af_new(len, flags, Math.random());
   if (c === 0) throw outputError();
   const given = values[KEYS.indexOf("fetch")];

@@ -148,8 +148,13 @@ impl Reader {
         }
     }
 
-    /// A string field; `None` when absent or cut short.
+    /// A string field, owned; `None` when absent or cut short.
     fn text(&mut self) -> Option<String> {
+        self.str().map(String::from)
+    }
+
+    /// A string field, borrowed from the buffer; `None` when absent or cut short.
+    fn str(&mut self) -> Option<&str> {
         let len = self.num();
         if len.is_nan() || len < 0.0 {
             return None;
@@ -160,9 +165,7 @@ impl Reader {
         // SAFETY: the edge writes every string field with `TextEncoder.encodeInto`, whose output
         // is always UTF-8 (a lone surrogate becomes U+FFFD); a field cut short was refused above.
         // Not validating again here keeps `core::str::from_utf8` out of the module.
-        Some(String::from(unsafe {
-            core::str::from_utf8_unchecked(field)
-        }))
+        Some(unsafe { core::str::from_utf8_unchecked(field) })
     }
 }
 
@@ -225,19 +228,6 @@ fn client<'a>(c: *mut Handle, now: f64) -> &'a mut Client {
     client
 }
 
-/// A configuration value as the edge read it: its JS type tag (see [`af_new`]), and the value
-/// when it is one this module reads.
-enum Value {
-    /// `undefined` (tag 0), or a type whose value this module does not read (tags 6, 7, 8).
-    Other,
-    /// `null` (tag 1).
-    Null,
-    Text(String),
-    Number(f64),
-    Bool(bool),
-    Texts(Vec<String>),
-}
-
 /// The JS types each of [`KEYS`] accepts besides `undefined` and `null` (a bit per type tag of
 /// [`af_new`]), and the error's text otherwise — DESIGN's configuration table.
 const TYPES: [(u16, &str); KEYS.len()] = {
@@ -271,25 +261,25 @@ const TYPES: [(u16, &str); KEYS.len()] = {
     ]
 };
 
-/// Reads one value (its type tag, then the value).
-fn read_value(r: &mut Reader) -> (u32, Value) {
+/// A configuration value's type tag (see [`af_new`]), its value skipped: the first pass checks
+/// types only, and allocates nothing.
+fn skip_value(r: &mut Reader) -> u32 {
     let tag = r.num() as u32;
-    let value = match tag {
-        1 => Value::Null,
-        2 => r.text().map_or(Value::Other, Value::Text),
-        3 => Value::Number(r.num()),
-        4 => Value::Bool(r.num() == 1.0),
-        5 => {
-            let n = r.num() as usize;
-            let mut list = Vec::new();
-            for _ in 0..n {
-                list.push(r.text().unwrap_or_default());
-            }
-            Value::Texts(list)
+    match tag {
+        2 => {
+            r.str();
         }
-        _ => Value::Other,
-    };
-    (tag, value)
+        3 | 4 => {
+            r.num();
+        }
+        5 => {
+            for _ in 0..r.num() as usize {
+                r.str();
+            }
+        }
+        _ => {}
+    }
+    tag
 }
 
 /// Key `i`'s `invalid_config` error for a value of the wrong JS type.
@@ -297,45 +287,50 @@ fn wrong_type(i: usize) -> AuthError {
     AuthError::invalid_config(KEYS[i], TYPES[i].1)
 }
 
-fn text(v: Value) -> Option<String> {
-    match v {
-        Value::Text(s) => Some(s),
-        _ => None,
+/// The second pass's readers, one per kind of key in [`TYPES`]: each reads a value whose type
+/// the first pass accepted for its key, so a tag it does not read is `undefined` or `null`
+/// (which carry no value): "not given".
+impl Reader {
+    /// A string key.
+    fn opt_text(&mut self) -> Option<String> {
+        (self.num() == 2.0).then(|| self.text()).flatten()
     }
-}
 
-/// A list, where one string is a one-element list.
-fn texts(v: Value) -> Option<Vec<String>> {
-    match v {
-        Value::Texts(list) => Some(list),
-        Value::Text(one) => Some(alloc::vec![one]),
-        _ => None,
+    /// A dot-path key: a string is a one-element list.
+    fn opt_texts(&mut self) -> Option<Vec<String>> {
+        match self.num() as u32 {
+            2 => self.text().map(|one| alloc::vec![one]),
+            5 => {
+                let n = self.num() as usize;
+                let mut list = Vec::new();
+                for _ in 0..n {
+                    list.push(self.text().unwrap_or_default());
+                }
+                Some(list)
+            }
+            _ => None,
+        }
     }
-}
 
-fn number(v: Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => Some(n),
-        _ => None,
+    /// A number key.
+    fn opt_number(&mut self) -> Option<f64> {
+        (self.num() == 3.0).then(|| self.num())
     }
-}
 
-/// A key where an explicit `null` means "off": `Some(None)`.
-fn nullable<T>(v: Value, read: fn(Value) -> Option<T>) -> Option<Option<T>> {
-    match v {
-        Value::Null => Some(None),
-        v => read(v).map(Some),
+    /// A boolean key.
+    fn opt_bool(&mut self) -> Option<bool> {
+        (self.num() == 4.0).then(|| self.num() == 1.0)
     }
 }
 
 /// What the page says about where the client runs.
 struct Page {
-    /// `location.href`, where there is a page.
-    href: Option<String>,
+    /// There is a page: `location.href` is a string.
+    here: bool,
     /// `location.origin`.
     origin: String,
-    /// `baseUrl` resolved by the browser's URL parser against `href` (or alone without a page);
-    /// `None` when it is not a string or the parser refused it.
+    /// `baseUrl` resolved by the browser's URL parser against `location.href` (or alone without
+    /// a page); `None` when it is not a string or the parser refused it.
     resolved_base: Option<String>,
     /// A `document` exists (not Node.js or a worker).
     document: bool,
@@ -354,9 +349,9 @@ fn read_config(
     let own_keys = r.num() as usize;
     let mut unknown = None;
     for _ in 0..own_keys {
-        let key = r.text().unwrap_or_default();
-        if unknown.is_none() && !KEYS.contains(&key.as_str()) {
-            unknown = Some(key);
+        let key = r.str().unwrap_or_default();
+        if unknown.is_none() && !KEYS.contains(&key) {
+            unknown = Some(String::from(key));
         }
     }
     // Two passes over the values. The first reads every value's JS type: `wrong` has a bit set
@@ -369,7 +364,7 @@ fn read_config(
     // The last tag read: `fetch`'s, once every value is read.
     let mut fetch_tag = 0;
     for (i, (accepted, _)) in TYPES.iter().enumerate() {
-        let (tag, _) = read_value(r);
+        let tag = skip_value(r);
         fetch_tag = tag;
         if tag > 1 && accepted & 1 << tag.min(15) == 0 {
             wrong |= 1 << i;
@@ -395,7 +390,6 @@ fn read_config(
         ));
     }
     r.at = values_at;
-    let mut next = || read_value(r).1;
     // `baseUrl` resolved against the page, default the page's origin. Where there is no page
     // (Node.js) it must be given, as an absolute URL.
     let no_page = || {
@@ -407,13 +401,13 @@ fn read_config(
     if wrong & 1 != 0 {
         return Err(wrong_type(0));
     }
-    let base_url = match (text(next()), page.href.is_some()) {
-        (None, true) => page.origin,
-        (None, false) => return Err(no_page()),
-        (Some(_), true) => page
+    let base_url = match (skip_value(r) == 2, page.here) {
+        (false, true) => page.origin,
+        (false, false) => return Err(no_page()),
+        (true, true) => page
             .resolved_base
             .ok_or_else(|| AuthError::invalid_config("baseUrl", "must be a URL"))?,
-        (Some(_), false) => page.resolved_base.ok_or_else(no_page)?,
+        (true, false) => page.resolved_base.ok_or_else(no_page)?,
     };
     // The other keys' type errors, in KEYS order.
     if wrong != 0 {
@@ -421,28 +415,35 @@ fn read_config(
     }
     let raw = RawConfig {
         base_url,
-        login_path: text(next()),
-        refresh_path: text(next()),
-        refresh_method: text(next()),
-        refresh_credential: text(next()),
-        refresh_body_field: text(next()),
-        logout_path: text(next()),
-        access_token_path: texts(next()),
-        refresh_token_path: texts(next()),
-        expires_in_path: texts(next()),
-        error_code_path: text(next()),
-        expired_error_codes: texts(next()),
-        refresh_lead_seconds: number(next()),
-        max_retries: number(next()),
-        allowed_origins: texts(next()),
-        login_url: nullable(next(), text),
-        idle_timeout_seconds: nullable(next(), number),
+        login_path: r.opt_text(),
+        refresh_path: r.opt_text(),
+        refresh_method: r.opt_text(),
+        refresh_credential: r.opt_text(),
+        refresh_body_field: r.opt_text(),
+        logout_path: r.opt_text(),
+        access_token_path: r.opt_texts(),
+        refresh_token_path: r.opt_texts(),
+        expires_in_path: r.opt_texts(),
+        error_code_path: r.opt_text(),
+        expired_error_codes: r.opt_texts(),
+        refresh_lead_seconds: r.opt_number(),
+        max_retries: r.opt_number(),
+        allowed_origins: r.opt_texts(),
+        // An explicit `null` is "no redirect": `Some(None)`.
+        login_url: match r.num() as u32 {
+            1 => Some(None),
+            2 => r.text().map(Some),
+            _ => None,
+        },
+        // An explicit `null` is "off".
+        idle_timeout_seconds: match r.num() as u32 {
+            1 => Some(None),
+            3 => Some(Some(r.num())),
+            _ => None,
+        },
         // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
         // unless told otherwise.
-        cross_tab: match next() {
-            Value::Bool(b) => Some(b),
-            _ => (!page.document).then_some(false),
-        },
+        cross_tab: r.opt_bool().or((!page.document).then_some(false)),
     };
     Config::parse(raw)
 }
@@ -450,18 +451,18 @@ fn read_config(
 /// `new AuthClient(config)`: a client, or null with the `invalid_config` error in the output
 /// buffer.
 ///
-/// Input: `location.href` (absent without a page), `location.origin`, `baseUrl` as the URL
-/// parser resolved it (absent when not a string or refused), the count of the config's own
+/// Input: `location.origin` (empty without a page), `baseUrl` as the URL parser resolved it
+/// (absent when not a string or refused), the count of the config's own
 /// keys and each key, then for each of [`KEYS`] in order its value: a type tag — 0 undefined,
 /// 1 null, 2 string (then the string), 3 number (then it), 4 boolean (then 0 or 1), 5 array of
 /// strings (then the count and each), 6 another array, 7 function, 8 anything else.
 /// `flags`: 1 the config is an object, 2 a `document` exists, 4 Web Locks exist, 8 a global
-/// `fetch` exists. `tab_id`: this tab's random id in `[0, 1)`.
+/// `fetch` exists, 16 there is a page (`location.href` is a string). `tab_id`: this tab's random id in `[0, 1)`.
 #[no_mangle]
 pub extern "C" fn af_new(len: usize, flags: u32, tab_id: f64) -> *mut Handle {
     let mut r = Reader::new(len);
     let page = Page {
-        href: r.text(),
+        here: flags & 16 != 0,
         origin: r.text().unwrap_or_default(),
         resolved_base: r.text(),
         document: flags & 2 != 0,
@@ -556,12 +557,13 @@ pub extern "C" fn af_flow(c: *mut Handle, now: f64, which: u32, caller: u32) {
 /// when the edge must parse it and ask [`af_allows_origin`] (the prefix cannot decide).
 #[no_mangle]
 pub extern "C" fn af_allows(c: *mut Handle, len: usize) -> i32 {
-    let url = Reader::new(len).text().unwrap_or_default();
+    let mut r = Reader::new(len);
+    let url = r.str().unwrap_or_default();
     match handle(c)
         .client
         .config()
         .allowed_origins
-        .allows_url_prefix(&url)
+        .allows_url_prefix(url)
     {
         Some(allowed) => i32::from(allowed),
         None => -1,
@@ -571,8 +573,9 @@ pub extern "C" fn af_allows(c: *mut Handle, len: usize) -> i32 {
 /// Whether the origin in the input (as the browser's URL parser serialized it) is allowed.
 #[no_mangle]
 pub extern "C" fn af_allows_origin(c: *mut Handle, len: usize) -> bool {
-    let origin = Reader::new(len).text().unwrap_or_default();
-    handle(c).client.config().allowed_origins.allows(&origin)
+    let mut r = Reader::new(len);
+    let origin = r.str().unwrap_or_default();
+    handle(c).client.config().allowed_origins.allows(origin)
 }
 
 /// Whether an answer with `status` may speak for the API (a 401): the edge then asks whether
@@ -619,19 +622,13 @@ pub extern "C" fn af_bearer(c: *mut Handle, generation: u32) -> bool {
         .filter(|_| session.generation() == TokenGeneration(generation));
     let mut out = Writer::new();
     if let Some(token) = token {
-        let mut value = String::with_capacity(7 + token.expose().len());
-        value.push_str("Bearer ");
-        value.push_str(token.expose());
-        out.text(&value);
-        // The copy is overwritten before it is freed, as the token's own memory is.
-        wipe(value);
+        // A string field written in two parts: no copy of the token to overwrite afterwards.
+        let token = token.expose().as_bytes();
+        out.num((7 + token.len()) as f64);
+        out.0.extend_from_slice(b"Bearer ");
+        out.0.extend_from_slice(token);
     }
     token.is_some()
-}
-
-/// Overwrites a string's bytes before freeing it.
-fn wipe(value: String) {
-    value.into_bytes().fill(0);
 }
 
 /// A hot-path call sent once with `generation` answered 401: it continues as `caller`'s
@@ -678,8 +675,9 @@ pub extern "C" fn af_max_body() -> u32 {
 /// after reading if too long.
 #[no_mangle]
 pub extern "C" fn af_too_long(len: usize) -> bool {
-    let length = Reader::new(len).text();
-    length.is_some_and(|text| decimal(&text).is_none_or(|n| n > u64::from(MAX_BODY)))
+    let mut r = Reader::new(len);
+    let length = r.str();
+    length.is_some_and(|text| decimal(text).is_none_or(|n| n > u64::from(MAX_BODY)))
 }
 
 /// A whole decimal number (`1*DIGIT`, surrounding spaces allowed, at most 15 digits);
@@ -691,9 +689,8 @@ fn decimal(text: &str) -> Option<u64> {
 
 /// `Retry-After` (RFC 9110 §10.2.3) as a delay in ms from `now`: delay-seconds, else the
 /// HTTP-date the browser's `Date.parse` read (`date`, epoch ms; NaN: unreadable).
-fn retry_after_ms(text: Option<String>, date: f64, now: f64) -> Option<u64> {
-    let text = text?;
-    if let Some(seconds) = decimal(&text) {
+fn retry_after_ms(text: Option<&str>, date: f64, now: f64) -> Option<u64> {
+    if let Some(seconds) = decimal(text?) {
         return Some(seconds.saturating_mul(1000));
     }
     // A date in the past is "now"; NaN (unreadable) is no answer.
@@ -723,7 +720,7 @@ pub extern "C" fn af_answered(
         Ok(0) | Err(_) => Answer::Failed,
         Ok(status) => {
             let mut r = Reader::new(len);
-            let retry_after = r.text();
+            let retry_after = retry_after_ms(r.str(), date, now);
             let (access, refresh) = (r.text(), r.text());
             let grant = access
                 .filter(|_| (200..300).contains(&status))
@@ -739,7 +736,7 @@ pub extern "C" fn af_answered(
             let server = ServerSaid {
                 code: r.text(),
                 message: r.text(),
-                retry_after_ms: retry_after_ms(retry_after, date, now),
+                retry_after_ms: retry_after,
             };
             Answer::Status {
                 status,
@@ -755,14 +752,13 @@ pub extern "C" fn af_answered(
 /// output buffer (the edge base64url-decodes and JSON-parses it); false otherwise.
 #[no_mangle]
 pub extern "C" fn af_jwt(len: usize) -> bool {
-    let token = Reader::new(len).text().unwrap_or_default();
-    let payload = jwt_payload(&token);
+    let mut r = Reader::new(len);
+    let payload = r.str().and_then(jwt_payload);
     if let Some(payload) = payload {
         Writer::new().text(payload);
     }
-    let found = payload.is_some();
-    wipe(token);
-    found
+    // The token is read in place, and zeroed with the input buffer when `r` is dropped.
+    payload.is_some()
 }
 
 /// The page woke the client: 0 resumed (timer, `focus`, `pageshow`, `visibilitychange`),
