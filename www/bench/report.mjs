@@ -541,21 +541,21 @@ function startTable(m) {
 function startSection(start, detached) {
   const out = ["## 5. Start", ""];
   const why = unmeasured(start);
-  if (why) return [...out, `**${why[0].toUpperCase()}${why.slice(1)}.**`, ""].join("\n");
+  const whyDetached = unmeasured(detached);
+  if (why && whyDetached) return [...out, `**${why[0].toUpperCase()}${why.slice(1)}.**`, ""].join("\n");
   out.push(
-    `Median over ${start.loads} page loads per library, each in a fresh browser context, one library per page, the order rotating`,
+    `Median over ${(why ? detached : start).loads} page loads per library, each in a fresh browser context, one library per page, the order rotating`,
     "between loads; `performance.now()` around each step (Chromium rounds it to 0.1 ms on a page that is not cross-origin",
     "isolated). *Import* is the dynamic `import()` of the module (fetch + parse + evaluate); *init* is authfetch's `init()` (fetch,",
     "compile and instantiate the wasm); *construct* is the client's construction (no network for keycloak-js, oidc-client-ts and",
     "auth0). *Login + GET* is a login and one authenticated GET of `/v1/cidadao/me`; *first authenticated response* is when that",
     "GET's body was read, in ms since navigation start. **Baseline: authfetch.**",
     "",
-    ...startTable(start),
+    ...(why ? [`**Under playwright: ${why}.**`] : startTable(start)),
     "",
     "### The browser as users run it: no DevTools protocol attached",
     "",
   );
-  const whyDetached = unmeasured(detached);
   if (whyDetached) {
     out.push(`**${whyDetached[0].toUpperCase()}${whyDetached.slice(1)}.**`, "");
   } else {
@@ -568,13 +568,13 @@ function startSection(start, detached) {
       "",
     );
   }
-  const a = start.libs.authfetch;
+  const a = why ? undefined : start.libs.authfetch;
   if (a && typeof a.secondConstructMs === "number") {
     out.push(
       `Where authfetch's construct goes: a second client made right after the first, in the same page, took ${ms(a.secondConstructMs)} ms`,
       `(median), against ${ms(a.constructMs)} ms for the first. The difference is the engine's first run of the constructor: V8 compiles a`,
-      "wasm function when it is first called (lazy compilation). The edge's JavaScript is compiled while it loads (both shipped",
-      "JS files start with V8's compile hint, `//# allFunctionsCalledOnLoad`; see `scripts/pack.mjs`). The constructor reaches the",
+      "wasm function when it is first called (lazy compilation). The package's JavaScript is compiled while it loads (its one",
+      "module, `index.js`, starts with V8's compile hint, `//# allFunctionsCalledOnLoad`; see `scripts/pack.mjs`). The constructor reaches the",
       "configuration reader, the core's construction, the listeners and the channel. `BroadcastChannel`'s own construction is part",
       "of both figures.",
     );
