@@ -258,33 +258,13 @@ function installPageHelpers({ loginPath, refreshPath }) {
 }
 
 /**
- * An `initScript` for `openPage`: records the memory of each WebAssembly instance the page makes
- * (`WebAssembly.instantiateStreaming` and `instantiate` wrapped) in `window.__wasmMemories`, so
- * that a test can watch the package's wasm memory, which the package does not expose.
- */
-export function captureWasmMemory() {
-  window.__wasmMemories = [];
-  for (const name of ["instantiateStreaming", "instantiate"]) {
-    const original = WebAssembly[name];
-    WebAssembly[name] = async function (...args) {
-      const made = await original.apply(this, args);
-      const instance = made instanceof WebAssembly.Instance ? made : made.instance;
-      const memory = Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
-      if (memory) window.__wasmMemories.push(memory);
-      return made;
-    };
-  }
-}
-
-/**
  * Opens a page in a fresh browser context (own storage), records console messages and the token
  * texts of every login/refresh answer seen on the network, and waits for the package.
  *
  * Options: `clock` (true → `page.clock.install()` before navigation), `path` (default
- * "/test.html"), `waitForPackage` (default true for test.html), `initScript` (a function run in
- * the page before its own scripts, e.g. `captureWasmMemory`).
+ * "/test.html"), `waitForPackage` (default true for test.html).
  */
-export async function openPage(browser, server, { clock = false, path = "/test.html", waitForPackage, initScript } = {}) {
+export async function openPage(browser, server, { clock = false, path = "/test.html", waitForPackage } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const consoleMessages = [];
@@ -313,7 +293,6 @@ export async function openPage(browser, server, { clock = false, path = "/test.h
     reports.push(entry);
   });
   if (clock) await page.clock.install();
-  if (initScript) await page.addInitScript(initScript);
   await page.goto(server.origin + path);
   if (waitForPackage ?? path === "/test.html") await waitForAuthfetch(page);
   return {
