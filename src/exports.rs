@@ -354,10 +354,11 @@ fn read_config(
             unknown = Some(String::from(key));
         }
     }
-    // Two passes over the values. The first reads every value's JS type: `wrong` has a bit set
-    // for each key whose type is not one TYPES accepts, reported in turn below. The second, once
-    // those checks pass, reads the values again, each into its field: no array of every value
-    // in between, which keeps the constructor's wasm small (see BENCHMARKS.md, size).
+    // Two passes over the values. The first reads every value's JS type and steps over the
+    // value (`skip_value`): `wrong` has a bit set for each key whose type is not one TYPES
+    // accepts, reported in turn below. The second, once those checks pass, reads each value into
+    // its field with the typed reader of its key: no array of every value in between, which
+    // keeps the constructor's wasm small (see BENCHMARKS.md, size).
     let values_at = r.at;
     let fetch = KEYS.len() - 1;
     let mut wrong = 0u32;

@@ -8,6 +8,8 @@
 //   axios     axios instance + axios-auth-refresh, configured as its README advises
 //   ky        ky instance with a beforeRequest hook setting the bearer
 
+import { catchWasmMemory } from "/wasm-memory.js";
+
 const LOGIN_PATH = "/v1/auth/login";
 const REFRESH_PATH = "/v1/auth/refresh-token";
 const ME_PATH = "/v1/cidadao/me";
@@ -15,24 +17,10 @@ const CREDENTIALS = { email: "maria.oliveira@exemplo.com", senha: "S3nh4F0rt3!" 
 
 const state = { memory: null, caught: false, clients: {} };
 
-/** The package keeps its wasm instance to itself: its memory is caught on the way out of
- *  `WebAssembly.instantiateStreaming` / `instantiate`, wrapped before the package is imported. */
-function catchMemory() {
-  for (const name of ["instantiateStreaming", "instantiate"]) {
-    const original = WebAssembly[name];
-    WebAssembly[name] = async function (...args) {
-      const made = await original.apply(this, args);
-      const instance = made instanceof WebAssembly.Instance ? made : made.instance;
-      state.memory ??= Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory) ?? null;
-      return made;
-    };
-  }
-}
-
 async function loadAuthfetch() {
   if (!state.caught) {
     state.caught = true;
-    catchMemory();
+    catchWasmMemory((memory) => (state.memory ??= memory));
   }
   const mod = await import("/pkg/index.js");
   await mod.default();
@@ -325,7 +313,7 @@ window.bench = {
     }
   },
 
-  /** Wasm memory of authfetch, in 64 KiB pages (null before init; see `catchMemory`). */
+  /** Wasm memory of authfetch, in 64 KiB pages (null before init; see `loadAuthfetch`). */
   wasmPages() {
     return state.memory ? state.memory.buffer.byteLength / 65536 : null;
   },
