@@ -1,7 +1,7 @@
 // Measure 1: size. authfetch as pkg/ ships it (authfetch_bg.wasm + authfetch.js) next to each peer
 // bundled by esbuild (build.mjs): raw bytes, gzip at level 9, brotli at quality 11.
 // Plus `twiggy top` of the wasm when a twiggy binary is given, and of the same wasm built again
-// with its names (namedBuild), by owner.
+// with its names (namedBuild), by owner and by job.
 
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -120,6 +120,67 @@ function owners(items, base) {
   return rows.map(({ re, ...r }) => ({ ...r, percent: (r.bytes / base) * 100 }));
 }
 
+/**
+ * The jobs the JS edge calls the wasm for, each with the exports it calls for it. Every export of
+ * src/exports.rs is in one row; one missing from every row shows as a row of its own ("an export
+ * no job lists"), so a new export cannot go unaccounted.
+ */
+export const JOBS = [
+  { label: "the configuration (`new AuthClient`: read and checked)", exports: ["af_keys", "af_new", "af_paths"] },
+  {
+    label: "login, restore, refresh and logout, and their endpoints' answers",
+    exports: ["af_login", "af_flow", "af_answered", "af_jwt", "af_too_long", "af_max_body"],
+  },
+  { label: "the session shared among tabs (messages, Web Locks), and backoff sleeps", exports: ["af_message", "af_locks_held", "af_op"] },
+  { label: "the effect queue, drained", exports: ["af_poll"] },
+  {
+    label: "calls (`auth.fetch`: the allowlist, the bearer, the 401 and its retry)",
+    exports: ["af_fetch", "af_slow", "af_bearer", "af_call_sent", "af_call_answered", "af_allows", "af_allows_origin", "af_speaks"],
+  },
+  { label: "the page and the clock (wake-ups, the state getters)", exports: ["af_wake", "af_state"] },
+  { label: "the buffers and the client's end", exports: ["af_in", "af_out", "af_out_len", "af_error", "af_shut_down", "af_free"] },
+];
+
+/** What no single export reaches alone, by name (the first row that matches). */
+const SHARED = [
+  { label: "the core's rules and state machines", re: /authfetch::core::/ },
+  { label: "the flat surface's readers and writers", re: /authfetch::exports::/ },
+  { label: "allocator and collections", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
+  { label: "string and slice helpers, panics, module structure", re: /(?:)/ },
+];
+
+/**
+ * `twiggy dominators` of a wasm with names: `{ jobs, shared, unlinked }`, bytes of code + data
+ * (custom sections left out). `jobs`: JOBS's rows, each with the bytes its exports alone reach
+ * (their retained size: what no other export also reaches); `shared`: the bytes several exports
+ * reach, by SHARED's rows; `unlinked`: the rest of the code + data (`twiggyTop`'s `base`), which
+ * twiggy links to no code — the data segments (strings, messages, tables), which the code reaches
+ * by address.
+ */
+export async function twiggyJobs(twiggy, wasmPath) {
+  const { stdout } = await run(twiggy, ["dominators", "-f", "json", wasmPath], { maxBuffer: 64 << 20 });
+  const { items } = JSON.parse(stdout);
+  const jobs = JOBS.map((j) => ({ ...j, bytes: 0 }));
+  const shared = SHARED.map(({ label }) => ({ label, bytes: 0 }));
+  let linked = 0;
+  for (const item of items.flatMap((root) => root.children ?? [])) {
+    if (CUSTOM.test(item.name)) continue;
+    linked += item.retained_size;
+    // An exported function's entry names the function (the export itself is renamed by
+    // wasm-opt); the memory and the globals rustc exports are module structure.
+    const fn = item.name.startsWith("export ") ? item.children?.[0]?.name : undefined;
+    if (fn?.startsWith("af_")) {
+      let job = jobs.find((j) => j.exports.includes(fn));
+      if (!job) jobs.push((job = { label: `an export no job lists: \`${fn}\``, exports: [fn], bytes: 0 }));
+      job.bytes += item.retained_size;
+    } else {
+      shared[SHARED.findIndex((r) => r.re.test(item.name))].bytes += item.retained_size;
+    }
+  }
+  const { base } = await twiggyTop(twiggy, wasmPath, 0);
+  return { jobs, shared, unlinked: base - linked };
+}
+
 export const RUSTC_WASM = "target/wasm32-unknown-unknown/release/authfetch.wasm";
 export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
 
@@ -128,8 +189,8 @@ export const WASM_OPT = "www/node_modules/.bin/wasm-opt";
  * it again with its names: wasm-opt's two passes of scripts/pack.mjs on rustc's output (`-Oz`,
  * then the renaming `-Oz`, both with wasm-features.mjs' FEATURES and ASSUMPTIONS), each with `-g`
  * to keep the names. `twiggyTop` of the result (custom
- * sections left out, by owner), plus `tools` (versions); its `base` is comparable to pkg/'s
- * code + data. Throws when a tool is missing or fails.
+ * sections left out, by owner) and `twiggyJobs` (by job), plus `tools` (versions); its `base` is
+ * comparable to pkg/'s code + data. Throws when a tool is missing or fails.
  */
 export async function namedBuild(repoRoot, twiggy) {
   const wasmOpt = `${repoRoot}${WASM_OPT}`;
@@ -147,7 +208,7 @@ export async function namedBuild(repoRoot, twiggy) {
     await step(wasmOpt, ["-g", "-Oz", ...FEATURES, ...ASSUMPTIONS, `${repoRoot}${RUSTC_WASM}`, "-o", named]);
     await step(wasmOpt, ["-g", ...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
     const top = await twiggyTop(twiggy, named, 15, { skipCustom: true, byOwner: true });
-    return { ...top, tools: { wasmOpt: await versionOf(wasmOpt) } };
+    return { ...top, ...(await twiggyJobs(twiggy, named)), tools: { wasmOpt: await versionOf(wasmOpt) } };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
