@@ -1,4 +1,4 @@
-// Measure 1: size. authfetch as pkg/ ships it (authfetch_bg.wasm + authfetch.js) next to each peer
+// Measure 1: size. authfetch as pkg/ ships it (authfetch_bg.wasm + index.js) next to each peer
 // bundled by esbuild (build.mjs): raw bytes, gzip at level 9, brotli at quality 11.
 // Plus `twiggy top` of the wasm when a twiggy binary is given, and of the same wasm built again
 // with its names (namedBuild), by owner and by job.
@@ -56,6 +56,7 @@ export async function peerVersions(benchDir) {
 }
 
 const CUSTOM = /^custom section|subsection$/; // custom sections (name, producers, …): not code or data
+const ALLOC = /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/; // the allocator and the collections
 
 /**
  * `twiggy top` of a wasm file: `{ rows, version, base, owners? }`, or throws. `rows`: its `n` largest
@@ -97,7 +98,7 @@ export const OWNERS = [
   { label: "drop glue", match: "`drop_in_place<…>`, of any type", re: /drop_in_place/ },
   { label: "our sans-IO core", match: "`authfetch::core`", re: /authfetch::core::/ },
   { label: "formatting and panics", match: "`fmt::`, `panic`", re: /fmt::|panic/ },
-  { label: "allocator and collections", match: "`alloc::`, `lol_alloc`, `__rust_alloc`…", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
+  { label: "allocator and collections", match: "`alloc::`, `lol_alloc`, `__rust_alloc`…", re: ALLOC },
   { label: "data segments (strings, tables, constants)", match: "`data segment`", re: /^data segment/ },
   {
     label: "module structure",
@@ -141,11 +142,11 @@ export const JOBS = [
   { label: "the buffers and the client's end", exports: ["af_in", "af_out", "af_out_len", "af_error", "af_shut_down", "af_free"] },
 ];
 
-/** What no single export reaches alone, by name (the first row that matches). */
+/** What no single export reaches alone, by name (the first row that matches); `core` marks the core's row. */
 const SHARED = [
-  { label: "the core's rules and state machines", re: /authfetch::core::/ },
+  { label: "the core's rules and state machines", re: /authfetch::core::/, core: true },
   { label: "the flat surface's readers and writers", re: /authfetch::exports::/ },
-  { label: "allocator and collections", re: /\balloc(\[\w+\])?::|lol_alloc|__rust_(re|de)?alloc/ },
+  { label: "allocator and collections", re: ALLOC },
   { label: "string and slice helpers, panics, module structure", re: /(?:)/ },
 ];
 
@@ -153,15 +154,15 @@ const SHARED = [
  * `twiggy dominators` of a wasm with names: `{ jobs, shared, unlinked }`, bytes of code + data
  * (custom sections left out). `jobs`: JOBS's rows, each with the bytes its exports alone reach
  * (their retained size: what no other export also reaches); `shared`: the bytes several exports
- * reach, by SHARED's rows; `unlinked`: the rest of the code + data (`twiggyTop`'s `base`), which
- * twiggy links to no code — the data segments (strings, messages, tables), which the code reaches
- * by address.
+ * reach, by SHARED's rows; `unlinked`: the rest of `base` (the file's code + data, as `twiggyTop`
+ * gives it), which twiggy links to no code — the data segments (strings, messages, tables), which
+ * the code reaches by address.
  */
-export async function twiggyJobs(twiggy, wasmPath) {
+export async function twiggyJobs(twiggy, wasmPath, base) {
   const { stdout } = await run(twiggy, ["dominators", "-f", "json", wasmPath], { maxBuffer: 64 << 20 });
   const { items } = JSON.parse(stdout);
   const jobs = JOBS.map((j) => ({ ...j, bytes: 0 }));
-  const shared = SHARED.map(({ label }) => ({ label, bytes: 0 }));
+  const shared = SHARED.map(({ re, ...row }) => ({ ...row, bytes: 0 }));
   let linked = 0;
   for (const item of items.flatMap((root) => root.children ?? [])) {
     if (CUSTOM.test(item.name)) continue;
@@ -177,7 +178,6 @@ export async function twiggyJobs(twiggy, wasmPath) {
       shared[SHARED.findIndex((r) => r.re.test(item.name))].bytes += item.retained_size;
     }
   }
-  const { base } = await twiggyTop(twiggy, wasmPath, 0);
   return { jobs, shared, unlinked: base - linked };
 }
 
@@ -208,7 +208,7 @@ export async function namedBuild(repoRoot, twiggy) {
     await step(wasmOpt, ["-g", "-Oz", ...FEATURES, ...ASSUMPTIONS, `${repoRoot}${RUSTC_WASM}`, "-o", named]);
     await step(wasmOpt, ["-g", ...FEATURES, ...ASSUMPTIONS, "--minify-imports-and-exports-and-modules", "-Oz", named, "-o", named]);
     const top = await twiggyTop(twiggy, named, 15, { skipCustom: true, byOwner: true });
-    return { ...top, ...(await twiggyJobs(twiggy, named)), tools: { wasmOpt: await versionOf(wasmOpt) } };
+    return { ...top, ...(await twiggyJobs(twiggy, named, top.base)), tools: { wasmOpt: await versionOf(wasmOpt) } };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -322,7 +322,7 @@ function gapSection(size) {
   const cut = named.base - Math.max(0, wasmTarget) / perByte;
   const twoJobs = named.jobs ? [...named.jobs].sort((a, b) => b.bytes - a.bytes).slice(0, 2) : undefined;
   const twoSum = twoJobs?.reduce((a, j) => a + j.bytes, 0) ?? 0;
-  const sharedCore = named.shared?.[0]?.bytes ?? 0;
+  const sharedCore = named.shared?.find((r) => r.core)?.bytes ?? 0;
   return [
     "### What stands between the package and 18 KB, and 8 KB",
     "",
