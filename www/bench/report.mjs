@@ -320,20 +320,22 @@ function gapSection(size) {
   const newBytes = named.rows.find((r) => r.name === "af_new")?.bytes ?? 0;
   // The code + data the wasm must lose to fit, next to the two largest jobs' own bytes.
   const cut = named.base - Math.max(0, wasmTarget) / perByte;
-  const twoJobs = named.jobs ? [...named.jobs].sort((a, b) => b.bytes - a.bytes).slice(0, 2) : undefined;
+  const byBytes = named.jobs ? [...named.jobs].sort((a, b) => b.bytes - a.bytes) : undefined;
+  const twoJobs = byBytes?.slice(0, 2);
   const twoSum = twoJobs?.reduce((a, j) => a + j.bytes, 0) ?? 0;
   const sharedCore = named.shared?.find((r) => r.core)?.bytes ?? 0;
   // Two bounds on the ways out that keep the JS as it is. A rewrite for size: every job's own
   // bytes and the core's shared rules, halved. Rules out of the wasm: the largest jobs, one at a
-  // time, until their own bytes reach the cut (the shared rules they alone reach left aside).
+  // time, until their own bytes reach the cut (the shared rules they alone reach left aside);
+  // `sums` holds their bytes added up one job at a time.
   const rules = (named.jobs ?? []).reduce((a, j) => a + j.bytes, sharedCore);
   const fewest = [];
-  for (const j of named.jobs ? [...named.jobs].sort((a, b) => b.bytes - a.bytes) : []) {
-    if (fewest.reduce((a, f) => a + f.bytes, 0) >= cut) break;
+  const sums = [];
+  for (const j of byBytes ?? []) {
+    if ((sums.at(-1) ?? 0) >= cut) break;
     fewest.push(j);
+    sums.push((sums.at(-1) ?? 0) + j.bytes);
   }
-  // "8,529; 14,734; …": the fewest jobs' own bytes, added up one job at a time.
-  const running = (list) => list.map((_, i) => int(list.slice(0, i + 1).reduce((a, f) => a + f.bytes, 0))).join("; ");
   return [
     "### What stands between the package and 18 KB, and 8 KB",
     "",
@@ -361,7 +363,7 @@ function gapSection(size) {
             ? [
               `- **Halving the rules is not enough.** Every job's own bytes and the core's shared rules hold ${int(rules)} B of code + data;`,
               `  written again with half the code, they would save ${int(rules / 2)} B, ${rules / 2 >= cut ? "enough" : `${int(cut - rules / 2)} B short of the ${int(cut)} B`} to lose.`,
-              `  Moving rules out of the wasm instead: the largest jobs' own bytes add up to ${running(fewest)} B, so the cut takes the`,
+              `  Moving rules out of the wasm instead: the largest jobs' own bytes add up to ${sums.map(int).join("; ")} B, so the cut takes the`,
               `  ${fewest.length > 1 ? `${fewest.length - 1} or ${fewest.length}` : "one"} largest of the ${named.jobs.length} (the shared rules only they reach would go too, which the table cannot split): ${fewest.map((j) => j.label.replace(/ \(.*/, "")).join("; ")};`,
               "  and that before the JavaScript that would do their work.",
               "  With the JS as it is, the target holds only if the wasm keeps less than half of its rules' code, or hands its largest",
