@@ -32,6 +32,3 @@ pub mod core;
 
 #[cfg(target_arch = "wasm32")]
 mod runtime;
-
-#[cfg(target_arch = "wasm32")]
-mod exports;

@@ -1,7 +1,8 @@
-//! Property tests of the core (issue 10): random sequences of logins, calls, answers (200, 401
-//! with every code, 5xx, drops), timer firings, clock jumps forward and back, logouts and
-//! messages from other tabs, run against the real [`Client`] state machine, with a small model
-//! of the edge that carries out its effects the way the JS edge's `drive` (js/authfetch.js) does.
+//! Property tests of the core: random sequences of logins, calls, answers (200, 401 with every
+//! code, 5xx, drops), timer firings, clock jumps forward and back, logouts, locks granted and
+//! refused, and messages from other tabs, run against the real [`Client`] state machine — calls
+//! through its real hot path, [`Client::call`] — with a small model of the edge that carries out
+//! its effects the way the JavaScript edge's `drive` (js/authfetch.js) does.
 //!
 //! Invariants checked after every step:
 //! - at most one refresh request in flight per session (single flight; a new login starts a
@@ -10,20 +11,20 @@
 //! - no refresh token presented again after the server rotated it;
 //! - the session ends only on a server's refusal (a rejected renewal, a 401 to a call) or a
 //!   user's logout (here or in another tab);
-//! - no caller settled twice; no panic.
+//! - no caller settled twice; no panic;
+//! - the core refuses none of the model's inputs (`InputError`): an edge that reports only what
+//!   the core asked for is never told it did not.
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 2,000; `make soak` runs many more).
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use authfetch::core::client::{
-    Answer, Body, CallAnswer, Caller, Client, Effect, Event, Op, ServerSaid, Wake,
-};
+use authfetch::core::client::{Body, CallAnswer, Caller, Client, Effect, Event, Op, Wake};
 use authfetch::core::config::RawConfig;
 use authfetch::core::crosstab::Message;
 use authfetch::core::{
-    AccessToken, Call, CallStep, Config, Credentials, EndReason, Grant, JwtTimes, RefreshToken,
+    AccessToken, Answer, Config, EndReason, Grant, InputError, JwtTimes, RefreshToken, ServerSaid,
     SharedSession, TokenGeneration,
 };
 use proptest::prelude::*;
@@ -48,6 +49,8 @@ enum Step {
     AnswerRequest(Reply),
     AnswerSend(usize, Option<u16>, &'static str),
     Grant,
+    Deny,
+    Steal,
     Query,
     Sleep,
     Timer,
@@ -88,6 +91,8 @@ fn step(cross_tab: bool) -> impl Strategy<Value = Step> {
     ];
     let tabs = prop_oneof![
         2 => Just(Step::Grant),
+        1 => Just(Step::Deny),
+        1 => Just(Step::Steal),
         2 => Just(Step::Query),
         1 => Just(Step::Sleep),
         1 => Just(Step::OtherTabSession),
@@ -111,6 +116,8 @@ struct Edge {
     /// (`false`: a hot-path send, which the edge itself holds).
     sends: Vec<(Caller, TokenGeneration, bool)>,
     locks: VecDeque<Op>,
+    /// Locks granted and not released yet.
+    held: Vec<Op>,
     queries: VecDeque<Op>,
     sleeps: VecDeque<Op>,
     timer: Option<u64>,
@@ -129,7 +136,7 @@ struct Edge {
 impl Edge {
     fn new(cross_tab: bool, max_retries: u32) -> Edge {
         let config = Config::parse(RawConfig {
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: Some("http://127.0.0.1:8080".into()),
             login_path: Some("/v1/auth/login".into()),
             refresh_path: Some("/v1/auth/refresh-token".into()),
             cross_tab: Some(cross_tab),
@@ -144,6 +151,7 @@ impl Edge {
             requests: VecDeque::new(),
             sends: Vec::new(),
             locks: VecDeque::new(),
+            held: Vec::new(),
             queries: VecDeque::new(),
             sleeps: VecDeque::new(),
             timer: None,
@@ -176,9 +184,18 @@ impl Edge {
         }
     }
 
-    fn input(&mut self, f: impl FnOnce(&mut Client)) {
-        self.client.set_now(self.now);
-        f(&mut self.client);
+    /// One input that cannot be refused, at the model's clock.
+    fn act(&mut self, f: impl FnOnce(&mut Client, u64)) {
+        f(&mut self.client, self.now);
+        self.drain();
+    }
+
+    /// One input at the model's clock; the core must take it.
+    fn input(&mut self, f: impl FnOnce(&mut Client, u64) -> Result<(), InputError>) {
+        let now = self.now;
+        if let Err(e) = f(&mut self.client, now) {
+            panic!("the core refused an input the edge was asked for: {e:?}");
+        }
         self.drain();
     }
 
@@ -188,7 +205,7 @@ impl Edge {
             match effect {
                 Effect::Request(r) => {
                     let presented = match &r.body {
-                        Body::RefreshToken(t) => Some(t.expose().to_owned()),
+                        Body::RefreshToken { token, .. } => Some(token.expose().to_owned()),
                         _ => None,
                     };
                     if let Some(t) = &presented {
@@ -208,7 +225,7 @@ impl Edge {
                     }
                     self.requests.push_back((r.op, r.url.clone(), presented));
                 }
-                Effect::Send(caller, generation) => {
+                Effect::Send { caller, generation } => {
                     let n = self.sent.entry(caller.0).or_default();
                     *n += 1;
                     assert!(
@@ -218,17 +235,23 @@ impl Edge {
                     );
                     self.sends.push((caller, generation, true));
                 }
-                Effect::Settle(caller, _) => {
+                Effect::Settle { caller, .. } => {
                     assert!(
                         self.settled.insert(caller.0),
                         "caller {} settled twice",
                         caller.0
                     );
                 }
-                Effect::Timer(at) => self.timer = at,
+                Effect::Timer(delay) => self.timer = delay.map(|ms| self.now + u64::from(ms)),
                 // A new login (or a session adopted from another tab) is a new session.
-                Effect::Emit(Event::Login { .. }) => self.session_epoch += 1,
-                Effect::Emit(Event::Logout(reason)) => {
+                Effect::Emit {
+                    event: Event::Login { .. },
+                    ..
+                } => self.session_epoch += 1,
+                Effect::Emit {
+                    event: Event::Logout(reason),
+                    ..
+                } => {
                     let why = match reason {
                         EndReason::User => "user",
                         EndReason::OtherTab => "other_tab",
@@ -244,13 +267,19 @@ impl Edge {
                     self.session_epoch += 1;
                 }
                 Effect::Lock { op, .. } => self.locks.push_back(op),
-                Effect::Release(op) => self.locks.retain(|l| *l != op),
+                Effect::Release(op) => {
+                    self.locks.retain(|l| *l != op);
+                    self.held.retain(|l| *l != op);
+                }
                 Effect::Query(op) => self.queries.push_back(op),
-                Effect::Sleep(op, _) => self.sleeps.push_back(op),
-                Effect::Emit(Event::Refresh | Event::Error(_))
+                Effect::Sleep { op, .. } => self.sleeps.push_back(op),
+                Effect::Emit {
+                    event: Event::Refresh | Event::Error(_),
+                    ..
+                }
                 | Effect::Post(_)
                 | Effect::Channel(_)
-                | Effect::Redirect => {}
+                | Effect::Redirect(_) => {}
             }
         }
     }
@@ -259,28 +288,28 @@ impl Edge {
         match step {
             Step::Login => {
                 let caller = self.caller();
-                self.input(|c| c.login(caller, Credentials::new("{}".into())));
+                self.act(|c, now| c.login(now, caller, Some("{}".into())));
             }
             Step::Refresh => {
                 let caller = self.caller();
-                self.input(|c| c.refresh(caller));
+                self.act(|c, now| c.refresh(now, caller));
             }
             Step::Logout => {
                 let caller = self.caller();
                 self.may_end.insert("user");
-                self.input(|c| c.logout(caller));
+                self.act(|c, now| c.logout(now, caller));
             }
             Step::Call => {
                 let caller = self.caller();
-                let mut call = Call::new(true);
-                let step = call.next(self.client.session_mut(), self.now);
-                match step {
-                    // The hot path: sent by the edge, the core not told.
-                    CallStep::Send(generation) => {
-                        self.sent.insert(caller.0, 1);
-                        self.sends.push((caller, generation, false));
-                    }
-                    other => self.input(|c| c.call(caller, call, other)),
+                let mut hot = None;
+                self.input(|c, now| {
+                    hot = c.call(now, caller, true)?;
+                    Ok(())
+                });
+                // The hot path: sent by the edge with the core's generation, the core not told.
+                if let Some(generation) = hot {
+                    self.sent.insert(caller.0, 1);
+                    self.sends.push((caller, generation, false));
                 }
             }
             Step::AnswerRequest(reply) => {
@@ -326,7 +355,7 @@ impl Edge {
                     }
                     Reply::Failed => Answer::Failed,
                 };
-                self.input(|c| c.answered(op, answer));
+                self.input(|c, now| c.answered(now, op, answer));
             }
             Step::AnswerSend(i, status, code) => {
                 if self.sends.is_empty() {
@@ -345,41 +374,53 @@ impl Edge {
                     }
                     Some(_) => CallAnswer::Response,
                 };
-                if !tracked {
+                if tracked {
+                    self.input(|c, now| c.call_answered(now, caller, answer));
+                } else if let CallAnswer::Unauthorized(said) = answer {
                     // The hot path hands only a 401 to the core.
-                    let CallAnswer::Unauthorized(_) = &answer else {
-                        return;
-                    };
-                    self.input(|c| c.call_sent(caller, Call::sent_once(true, generation)));
+                    self.input(|c, now| c.hot_unauthorized(now, caller, generation, said));
                 }
-                self.input(|c| c.call_answered(caller, answer));
             }
             Step::Grant => {
                 if let Some(op) = self.locks.pop_front() {
-                    self.input(|c| c.lock_granted(op));
+                    // A granted lock stays held (in `held`) until the core releases it.
+                    self.held.push(op);
+                    self.input(|c, now| c.lock_granted(now, op));
+                }
+            }
+            Step::Deny => {
+                if let Some(op) = self.locks.pop_front() {
+                    self.input(|c, now| c.lock_failed(now, op));
+                }
+            }
+            Step::Steal => {
+                // Another script takes a held lock away (`steal`): its request rejects.
+                if !self.held.is_empty() {
+                    let op = self.held.remove(0);
+                    self.input(|c, now| c.lock_failed(now, op));
                 }
             }
             Step::Query => {
                 if let Some(op) = self.queries.pop_front() {
-                    self.input(|c| c.locks_held(op, []));
+                    self.input(|c, now| c.locks_held(now, op, []));
                 }
             }
             Step::Sleep => {
                 if let Some(op) = self.sleeps.pop_front() {
-                    self.input(|c| c.slept(op));
+                    self.input(|c, now| c.slept(now, op));
                 }
             }
             Step::Timer => {
                 if let Some(at) = self.timer.take() {
                     self.now = self.now.max(at);
-                    self.input(|c| c.wake(Wake::Resumed));
+                    self.act(|c, now| c.wake(now, Wake::Resumed));
                 }
             }
             Step::Advance(ms) => self.now += u64::from(ms),
             Step::Back(ms) => self.now = self.now.saturating_sub(u64::from(ms)),
             Step::Wake(kind) => {
                 let why = [Wake::Resumed, Wake::Online, Wake::Hidden][usize::from(kind)];
-                self.input(|c| c.wake(why));
+                self.act(|c, now| c.wake(now, why));
             }
             Step::OtherTabSession => {
                 self.next_token += 1;
@@ -395,14 +436,19 @@ impl Edge {
                     received_at_ms: self.now,
                     expires_at_ms: Some(self.now + 65_000),
                 };
-                self.input(|c| c.message(Message::Session(shared)));
+                let wire = Message::Session(shared).into_wire(0.9);
+                self.input(|c, now| c.message(now, wire));
             }
             Step::OtherTabLogout => {
                 self.may_end.insert("other_tab");
                 let version = self.client.session().version().unwrap_or_default() | 0xFFFF_FFFF;
-                self.input(|c| c.message(Message::Logout { version }));
+                let wire = Message::Logout { version }.into_wire(0.9);
+                self.input(|c, now| c.message(now, wire));
             }
-            Step::OtherTabAsk => self.input(|c| c.message(Message::Ask)),
+            Step::OtherTabAsk => {
+                let wire = Message::Ask.into_wire(0.9);
+                self.input(|c, now| c.message(now, wire));
+            }
         }
     }
 }

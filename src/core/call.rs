@@ -72,6 +72,11 @@ impl Call {
         self.sent
     }
 
+    /// The token generation of the last send.
+    pub fn generation(&self) -> TokenGeneration {
+        self.generation
+    }
+
     /// The next step at `now_ms` (ms since the epoch): send, renew first (once per call at
     /// most), or reject. A second send of a body that cannot be replayed is refused with
     /// `body_not_replayable` (rule 8).

@@ -18,6 +18,7 @@ use alloc::string::String;
 
 use super::decimal;
 use super::session::SharedSession;
+use super::token::{AccessToken, RefreshToken};
 
 /// What tabs tell each other over the channel (DESIGN rules 1, 6 and 11).
 #[derive(Debug)]
@@ -52,6 +53,117 @@ pub enum Message {
         /// The version the follower holds.
         version: u64,
     },
+}
+
+/// The `type` of each message on the wire.
+const TYPES: [&str; 7] = ["session", "logout", "ask", "hello", "here", "bye", "need"];
+
+/// A message as it travels on the channel: one plain object with these fields, which the
+/// binding layer converts to and from JavaScript (`type`, `access`, `refresh`, `lineage`,
+/// `counter`, `receivedAt`, `expiresAt`, `from`). Read from another tab, each field is `None`
+/// when absent or of another JavaScript type; nothing in it is trusted until
+/// [`Message::from_wire`] says so (DESIGN rule 11).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Wire {
+    /// `type`: one of `session`, `logout`, `ask`, `hello`, `here`, `bye`, `need`.
+    pub kind: Option<String>,
+    /// `access`: the access token (`session`).
+    pub access: Option<AccessToken>,
+    /// `refresh`: the refresh token, if any (`session`).
+    pub refresh: Option<RefreshToken>,
+    /// `lineage`: the high half of a version, a whole number below 2³² (`session`, `logout`,
+    /// `need`).
+    pub lineage: Option<f64>,
+    /// `counter`: the low half of the version, a whole number below 2³².
+    pub counter: Option<f64>,
+    /// `receivedAt`: when the access token arrived, ms since the epoch (`session`).
+    pub received_at: Option<f64>,
+    /// `expiresAt`: when it expires, ms since the epoch, if known (`session`).
+    pub expires_at: Option<f64>,
+    /// `from`: the sender's tab id, a random number in `[0, 1)` (every message).
+    pub from: Option<f64>,
+}
+
+/// Why a message from another tab was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+impl Message {
+    /// A message from another tab, checked for shape (DESIGN rule 11): a known `type`; an
+    /// access token a header can carry; versions whole and below 2³² in each half; times and
+    /// tab ids finite and not negative. The sender's own tab id is not needed by every type
+    /// and is then ignored.
+    pub fn from_wire(wire: Wire) -> Result<Message, Malformed> {
+        let time = |n: Option<f64>| n.filter(|n| n.is_finite() && *n >= 0.0);
+        // A version half: a whole number below 2³².
+        let half = |n: Option<f64>| {
+            n.filter(|n| *n >= 0.0 && *n <= f64::from(u32::MAX) && *n == *n as u32 as f64)
+                .map(|n| n as u64)
+        };
+        let version = half(wire.lineage)
+            .zip(half(wire.counter))
+            .map(|(l, c)| l << 32 | c)
+            .ok_or(Malformed("version"));
+        let from = time(wire.from).ok_or(Malformed("from"));
+        let kind = wire.kind.as_deref().unwrap_or_default();
+        Ok(match TYPES.iter().position(|t| *t == kind) {
+            Some(0) => Message::Session(SharedSession {
+                access_token: wire
+                    .access
+                    .filter(AccessToken::is_header_safe)
+                    .ok_or(Malformed("access"))?,
+                refresh_token: wire.refresh,
+                version: version?,
+                received_at_ms: time(wire.received_at).ok_or(Malformed("receivedAt"))? as u64,
+                expires_at_ms: time(wire.expires_at).map(|n| n as u64),
+            }),
+            Some(1) => Message::Logout { version: version? },
+            Some(2) => Message::Ask,
+            Some(3) => Message::Hello { from: from? },
+            Some(4) => Message::Here { from: from? },
+            Some(5) => Message::Bye { from: from? },
+            Some(6) => Message::Need { version: version? },
+            _ => return Err(Malformed("type")),
+        })
+    }
+
+    /// This message as it travels, sent by the tab `from`.
+    pub fn into_wire(self, from: f64) -> Wire {
+        let split = |version: u64| {
+            (
+                Some((version >> 32) as f64),
+                Some((version & 0xFFFF_FFFF) as f64),
+            )
+        };
+        let mut wire = Wire {
+            from: Some(from),
+            ..Wire::default()
+        };
+        let kind = match self {
+            Message::Session(s) => {
+                (wire.lineage, wire.counter) = split(s.version);
+                wire.received_at = Some(s.received_at_ms as f64);
+                wire.expires_at = s.expires_at_ms.map(|n| n as f64);
+                wire.access = Some(s.access_token);
+                wire.refresh = s.refresh_token;
+                0
+            }
+            Message::Logout { version } => {
+                (wire.lineage, wire.counter) = split(version);
+                1
+            }
+            Message::Ask => 2,
+            Message::Hello { .. } => 3,
+            Message::Here { .. } => 4,
+            Message::Bye { .. } => 5,
+            Message::Need { version } => {
+                (wire.lineage, wire.counter) = split(version);
+                6
+            }
+        };
+        wire.kind = Some(String::from(TYPES[kind]));
+        wire
+    }
 }
 
 /// The `BroadcastChannel` name for an API origin.
@@ -182,6 +294,97 @@ mod tests {
         assert_eq!(after_lock(Some(100), Some(100), None), AfterLock::Renew);
         // A tab with no session yet (restore in cookie mode) and a live session elsewhere.
         assert_eq!(after_lock(None, None, Some(5)), AfterLock::AwaitVersion(5));
+    }
+
+    fn session_wire() -> Wire {
+        Wire {
+            kind: Some("session".into()),
+            access: Some(AccessToken::new("a.b.c".into())),
+            refresh: Some(RefreshToken::new("r".into())),
+            lineage: Some(1_700_000_000.0),
+            counter: Some(3.0),
+            received_at: Some(1_700_000_000_000.0),
+            expires_at: Some(1_700_000_060_000.0),
+            from: Some(0.25),
+        }
+    }
+
+    #[test]
+    fn every_message_travels_and_comes_back_the_same() {
+        let messages = [
+            Message::from_wire(session_wire()).unwrap(),
+            Message::Logout {
+                version: 7 << 32 | 0xFFFF_FFFF,
+            },
+            Message::Ask,
+            Message::Hello { from: 0.5 },
+            Message::Here { from: 0.5 },
+            Message::Bye { from: 0.5 },
+            Message::Need {
+                version: 9 << 32 | 1,
+            },
+        ];
+        for message in messages {
+            let printed = alloc::format!("{message:?}");
+            let back = Message::from_wire(message.into_wire(0.5)).unwrap();
+            assert_eq!(alloc::format!("{back:?}"), printed);
+        }
+        let wire = Message::from_wire(session_wire()).unwrap().into_wire(0.25);
+        assert_eq!(wire.access.as_ref().map(AccessToken::expose), Some("a.b.c"));
+        assert_eq!(wire.lineage, Some(1_700_000_000.0));
+        assert_eq!(wire.counter, Some(3.0));
+    }
+
+    #[test]
+    fn malformed_messages_are_refused_naming_the_field() {
+        let refused = |change: fn(&mut Wire)| {
+            let mut wire = session_wire();
+            change(&mut wire);
+            Message::from_wire(wire).err()
+        };
+        assert_eq!(
+            refused(|w| w.kind = Some("sessions".into())),
+            Some(Malformed("type"))
+        );
+        assert_eq!(refused(|w| w.kind = None), Some(Malformed("type")));
+        assert_eq!(refused(|w| w.access = None), Some(Malformed("access")));
+        let unsafe_token = |w: &mut Wire| w.access = Some(AccessToken::new("a\r\nX: 1".into()));
+        assert_eq!(refused(unsafe_token), Some(Malformed("access")));
+        // Versions no message can pin: not whole, negative, at or over 2³² in a half.
+        assert_eq!(
+            refused(|w| w.counter = Some(1.5)),
+            Some(Malformed("version"))
+        );
+        assert_eq!(
+            refused(|w| w.lineage = Some(-1.0)),
+            Some(Malformed("version"))
+        );
+        assert_eq!(
+            refused(|w| w.lineage = Some(4_294_967_296.0)),
+            Some(Malformed("version"))
+        );
+        assert_eq!(
+            refused(|w| w.counter = Some(f64::NAN)),
+            Some(Malformed("version"))
+        );
+        assert_eq!(
+            refused(|w| w.received_at = Some(f64::INFINITY)),
+            Some(Malformed("receivedAt"))
+        );
+        // A negative expiry is no expiry, not a refusal.
+        let Ok(Message::Session(s)) = Message::from_wire(Wire {
+            expires_at: Some(-5.0),
+            ..session_wire()
+        }) else {
+            panic!("refused");
+        };
+        assert_eq!(s.expires_at_ms, None);
+        let hello = Wire {
+            kind: Some("hello".into()),
+            from: Some(-0.5),
+            ..Wire::default()
+        };
+        assert_eq!(Message::from_wire(hello).err(), Some(Malformed("from")));
     }
 
     #[test]

@@ -9,6 +9,11 @@ use core::fmt;
 
 /// What went wrong, as the stable string codes JavaScript sees in `error.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The constructor's configuration is wrong; the message names the key.
@@ -90,6 +95,11 @@ const SESSION_KEPT: &str = "; the session is kept";
 /// An authfetch failure. In JavaScript it becomes an `Error` with `name === "AuthError"` and the
 /// fields `code`, `status`, `serverCode`, `serverMessage` (and `key` for `invalid_config`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct AuthError {
     /// The stable code.
     pub code: ErrorCode,
@@ -142,6 +152,12 @@ impl AuthError {
     /// them apart to nobody but its console.
     pub fn no_answer() -> Self {
         AuthError::with_message(ErrorCode::Network, NO_ANSWER)
+    }
+
+    /// `network` for a renewal this tab could not take its turn at (`why`, static text): the
+    /// cross-tab refresh lock never came free, or another tab's new tokens never arrived.
+    pub fn no_turn(why: &str) -> Self {
+        AuthError::with_message(ErrorCode::Network, why)
     }
 
     /// `network` for an answer with a failing status (5xx, or one that is neither a success

@@ -13,6 +13,7 @@ pub const MIN_REFRESH_GAP_MS: u64 = 5_000;
 /// The time claims of a JWT payload, in seconds since the epoch (server clock), as parsed by the
 /// edge from the token's middle segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JwtTimes {
     /// `exp`: expiration time, seconds since the epoch.
     pub exp: Option<f64>,

@@ -6,6 +6,7 @@
 //! Everything here builds and is tested natively (`cargo test`) with a fake clock.
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod call;
 pub mod client;
 pub mod config;
@@ -14,18 +15,21 @@ pub mod decimal;
 pub mod error;
 pub mod expiry;
 pub mod origin;
+pub mod page;
 pub mod refresh;
 pub mod session;
 pub mod token;
 
+pub use answer::{Answer, Json, Leaf, ServerSaid};
 pub use call::{Call, CallStep};
-pub use config::{Config, RawConfig, RefreshCredential, RefreshMethod};
+pub use client::{Caller, Client, Effect, InputError, Op};
+pub use config::{Config, RawConfig, RefreshCredential, RefreshMethod, Setting};
 pub use error::{AuthError, ErrorCode};
 pub use expiry::{Expiry, JwtTimes};
 pub use origin::{Origin, OriginAllowlist};
 pub use refresh::{Backoff, RefreshFailure, RefreshVerdict};
 pub use session::{
-    EndReason, Grant, RenewalTicket, SendDecision, Session, SessionPolicy, SharedSession,
-    UnauthorizedDecision,
+    EndReason, ExpiredCodes, Grant, RenewalTicket, SendDecision, Session, SessionPolicy,
+    SharedSession, UnauthorizedDecision,
 };
 pub use token::{AccessToken, Credentials, RefreshToken, TokenGeneration};

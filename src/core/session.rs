@@ -8,7 +8,8 @@
 //! "Renewal" means getting a new access token by whatever the configuration says: the refresh
 //! endpoint, or, in `relogin` mode, the login repeated with the credentials held in memory.
 
-use super::config::ExpiredCodes;
+use alloc::{string::String, vec::Vec};
+
 use super::expiry::{Expiry, JwtTimes};
 use super::refresh::{Backoff, RefreshFailure, RefreshVerdict};
 use super::token::{AccessToken, Credentials, RefreshToken, TokenGeneration};
@@ -30,6 +31,25 @@ pub struct SessionPolicy {
     pub idle_timeout_ms: Option<u64>,
 }
 
+/// Which 401 answers mean "the access token expired: refresh and retry once" (DESIGN rule 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpiredCodes {
+    /// Every 401 does (`expiredErrorCodes: []`; seed 001, whose 401s carry no code).
+    Any,
+    /// Only 401s whose error code is one of these (default `["AUTH_006"]`, seed 004).
+    Codes(Vec<String>),
+}
+
+impl ExpiredCodes {
+    /// Whether a 401 with this server error code means "expired".
+    pub fn matches(&self, server_code: Option<&str>) -> bool {
+        match self {
+            ExpiredCodes::Any => true,
+            ExpiredCodes::Codes(codes) => server_code.is_some_and(|c| codes.iter().any(|k| k == c)),
+        }
+    }
+}
+
 /// What a successful login or renewal answered, read by the edge from the JSON body.
 #[derive(Debug)]
 pub struct Grant {
@@ -45,6 +65,11 @@ pub struct Grant {
 
 /// Why a session ended: the `detail.reason` of the `logout` event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum EndReason {
     /// `logout()` was called.
     User,
@@ -620,6 +645,15 @@ pub(crate) mod tests {
             fired.push(at);
         }
         fired
+    }
+
+    #[test]
+    fn expired_codes_match() {
+        let codes = ExpiredCodes::Codes(vec!["AUTH_006".into()]);
+        assert!(codes.matches(Some("AUTH_006")));
+        assert!(!codes.matches(Some("AUTH_005")));
+        assert!(!codes.matches(None));
+        assert!(ExpiredCodes::Any.matches(Some("whatever")));
     }
 
     #[test]

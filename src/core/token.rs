@@ -3,7 +3,8 @@
 //! [`AccessToken`], [`RefreshToken`] and [`Credentials`] wrap the secret text so that it cannot
 //! reach a log line by accident: `Debug` and `Display` print `<redacted>`, the only way to the
 //! text is the explicit [`AccessToken::expose`], and the memory is overwritten when the value is
-//! dropped.
+//! dropped. None of them is `Serialize` or `Deserialize`, with or without the `serde` feature:
+//! a secret leaves only in the request that presents it.
 use alloc::string::String;
 
 use core::fmt;
@@ -86,6 +87,7 @@ impl AccessToken {
 /// A request remembers the generation it was sent with, so that a 401 for an older generation
 /// is retried with the current token instead of causing another refresh (DESIGN rule 5).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TokenGeneration(pub u32);
 
 impl TokenGeneration {

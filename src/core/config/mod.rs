@@ -1,85 +1,130 @@
 //! The `AuthClient` configuration: parsed once into types that cannot hold a bad value.
 //!
-//! The wasm's exports read the JavaScript object, as the JS edge passes its keys and each value's
-//! type, into a [`RawConfig`] (checking each key's JS type and refusing unknown keys), then
-//! [`Config::parse`] checks values and how keys fit together.
-//! Every failure is an `invalid_config` [`AuthError`] naming the key.
+//! [`RawConfig`] is the configuration as given, each key of its type; [`Config::parse`] checks
+//! the values and how the keys fit together, and fills in the defaults of DESIGN's
+//! configuration table. Every failure is an `invalid_config` [`AuthError`] naming the key.
+//! [`keys`] reads the JavaScript object into a [`RawConfig`].
 use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 use super::error::AuthError;
 use super::origin::{Origin, OriginAllowlist};
-use super::session::SessionPolicy;
+use super::session::{ExpiredCodes, SessionPolicy};
 
-/// Every configuration key, camelCase as JavaScript writes them. Any other key is refused, so
-/// that a typo (`refreshpath`) is an error instead of a silently ignored setting. The wasm's
-/// exports read the values in this order, [`RawConfig`]'s, with `fetch` last.
-pub const KEYS: &[&str] = &[
-    "baseUrl",
-    "loginPath",
-    "refreshPath",
-    "refreshMethod",
-    "refreshCredential",
-    "refreshBodyField",
-    "logoutPath",
-    "accessTokenPath",
-    "refreshTokenPath",
-    "expiresInPath",
-    "errorCodePath",
-    "expiredErrorCodes",
-    "refreshLeadSeconds",
-    "maxRetries",
-    "allowedOrigins",
-    "loginUrl",
-    "idleTimeoutSeconds",
-    "crossTab",
-    // Checked here, used by the JS edge: the `fetch` function to send requests with.
-    "fetch",
-];
+pub mod keys;
 
-/// The configuration as JavaScript gave it, each key already checked for its JS type.
-/// `None` means "not given": the default applies.
+pub use keys::{Environment, Key, Value};
+
+/// A key where `null` means "off" (`loginUrl`, `idleTimeoutSeconds`): the default, off, or a
+/// value.
 #[derive(Clone, Debug, Default, PartialEq)]
+pub enum Setting<T> {
+    /// Not given: the default.
+    #[default]
+    Default,
+    /// `null`: off (no redirect; no idle timeout).
+    Off,
+    /// This value.
+    To(T),
+}
+
+/// The configuration as given, each key already of its type (the JavaScript edge's
+/// [`keys::read`] checked the types). `None` means "not given": the default applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase", deny_unknown_fields, default)
+)]
 pub struct RawConfig {
-    /// `baseUrl`, already resolved by the edge to an absolute URL (default: the page origin).
-    pub base_url: String,
+    /// `baseUrl`, an absolute URL; the JavaScript edge resolves it against the page and
+    /// defaults it to the page's origin. Required.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub base_url: Option<String>,
     /// `loginPath` (required).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub login_path: Option<String>,
     /// `refreshPath`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub refresh_path: Option<String>,
     /// `refreshMethod`: `"POST"` or `"GET"`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub refresh_method: Option<String>,
     /// `refreshCredential`: `"body"`, `"bearer"`, `"cookie"` or `"relogin"`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub refresh_credential: Option<String>,
     /// `refreshBodyField`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub refresh_body_field: Option<String>,
     /// `logoutPath`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub logout_path: Option<String>,
-    /// `accessTokenPath` (a string is a one-element list).
+    /// `accessTokenPath`: dot paths tried in order (one string is a list of one).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "one_or_many::deserialize"
+        )
+    )]
     pub access_token_path: Option<Vec<String>>,
     /// `refreshTokenPath`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "one_or_many::deserialize"
+        )
+    )]
     pub refresh_token_path: Option<Vec<String>>,
     /// `expiresInPath`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "one_or_many::deserialize"
+        )
+    )]
     pub expires_in_path: Option<Vec<String>>,
     /// `errorCodePath`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub error_code_path: Option<String>,
     /// `expiredErrorCodes`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub expired_error_codes: Option<Vec<String>>,
     /// `refreshLeadSeconds`, seconds.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub refresh_lead_seconds: Option<f64>,
     /// `maxRetries`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub max_retries: Option<f64>,
     /// `allowedOrigins`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub allowed_origins: Option<Vec<String>>,
-    /// `loginUrl`: `Some(None)` is an explicit `null` (no redirect).
-    pub login_url: Option<Option<String>>,
-    /// `idleTimeoutSeconds`, seconds; `Some(None)` is an explicit `null` (off).
-    pub idle_timeout_seconds: Option<Option<f64>>,
+    /// `loginUrl`: `null` is "no redirect".
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Setting::is_default"))]
+    pub login_url: Setting<String>,
+    /// `idleTimeoutSeconds`, seconds: `null` is "off".
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Setting::is_default"))]
+    pub idle_timeout_seconds: Setting<f64>,
     /// `crossTab`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub cross_tab: Option<bool>,
+}
+
+impl<T> Setting<T> {
+    /// Whether it was not given.
+    pub fn is_default(&self) -> bool {
+        matches!(self, Setting::Default)
+    }
 }
 
 /// How the refresh endpoint is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "UPPERCASE")
+)]
 pub enum RefreshMethod {
     /// `POST` (default).
     Post,
@@ -89,6 +134,11 @@ pub enum RefreshMethod {
 
 /// What proves the right to a new access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum RefreshCredential {
     /// The refresh token as a JSON body field (`refreshBodyField`); seeds 002, 003, 004.
     Body,
@@ -140,29 +190,23 @@ impl DotPath {
     pub fn segments(&self) -> &[String] {
         &self.0
     }
-}
 
-/// Which 401 answers mean "the access token expired: refresh and retry once" (DESIGN rule 5).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExpiredCodes {
-    /// Every 401 does (`expiredErrorCodes: []`; seed 001, whose 401s carry no code).
-    Any,
-    /// Only 401s whose error code is one of these (default `["AUTH_006"]`, seed 004).
-    Codes(Vec<String>),
-}
-
-impl ExpiredCodes {
-    /// Whether a 401 with this server error code means "expired".
-    pub fn matches(&self, server_code: Option<&str>) -> bool {
-        match self {
-            ExpiredCodes::Any => true,
-            ExpiredCodes::Codes(codes) => server_code.is_some_and(|c| codes.iter().any(|k| k == c)),
-        }
+    /// The path as written, `a.b.c`.
+    pub fn to_text(&self) -> String {
+        self.0.join(".")
     }
 }
 
 /// The parsed, valid configuration of one `AuthClient`.
+///
+/// With the `serde` feature it (de)serializes as its [`RawConfig`] (the same camelCase keys as
+/// the JavaScript API, unknown keys refused), checked by [`Config::parse`] on the way in.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RawConfig", into = "RawConfig")
+)]
 pub struct Config {
     /// Absolute base URL without a trailing `/`.
     pub base_url: String,
@@ -226,8 +270,9 @@ impl Config {
         use core::mem::take;
         let login_path = non_empty(take(&mut raw.login_path), "loginPath")?
             .ok_or(("loginPath", "is required"))?;
+        let base = take(&mut raw.base_url).ok_or(("baseUrl", "is required"))?;
         let mut config = Config {
-            base_url: without_trailing_slashes(&raw.base_url).to_owned(),
+            base_url: without_trailing_slashes(&base).to_owned(),
             login_path,
             refresh_path: None,
             refresh_method: RefreshMethod::Post,
@@ -289,8 +334,7 @@ impl Config {
                 }
             }
             None => origins.push(
-                Origin::of_url(&raw.base_url)
-                    .map_err(|_| ("baseUrl", "must be an http or https URL"))?,
+                Origin::of_url(&base).map_err(|_| ("baseUrl", "must be an http or https URL"))?,
             ),
         }
         config.allowed_origins =
@@ -349,18 +393,19 @@ impl Config {
             Some(_) => return Err(("maxRetries", "must be an integer from 0 to 5")),
         };
         config.login_url = match take(&mut raw.login_url) {
-            None => Some("/login".into()),
-            Some(url) => non_empty(url, "loginUrl")?,
+            Setting::Default => Some("/login".into()),
+            Setting::Off => None,
+            Setting::To(url) => non_empty(Some(url), "loginUrl")?,
         };
-        config.idle_timeout_ms = match raw.idle_timeout_seconds.flatten() {
-            Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
-            Some(_) => {
+        config.idle_timeout_ms = match raw.idle_timeout_seconds {
+            Setting::To(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
+            Setting::To(_) => {
                 return Err((
                     "idleTimeoutSeconds",
                     "must be a positive number of seconds or null",
                 ))
             }
-            None => None,
+            Setting::Default | Setting::Off => None,
         };
         Ok(config)
     }
@@ -396,6 +441,58 @@ impl Config {
             keeps_credentials: self.refresh_credential == RefreshCredential::Relogin,
             expired_error_codes: self.expired_error_codes.clone(),
             idle_timeout_ms: self.idle_timeout_ms,
+        }
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = AuthError;
+
+    /// [`Config::parse`].
+    fn try_from(raw: RawConfig) -> Result<Config, AuthError> {
+        Config::parse(raw)
+    }
+}
+
+impl From<Config> for RawConfig {
+    /// The configuration as it would be given to get this one back: every key explicit.
+    fn from(config: Config) -> RawConfig {
+        let paths = |paths: Vec<DotPath>| Some(paths.iter().map(DotPath::to_text).collect());
+        let method = match config.refresh_method {
+            RefreshMethod::Post => "POST",
+            RefreshMethod::Get => "GET",
+        };
+        RawConfig {
+            base_url: Some(config.base_url),
+            login_path: Some(config.login_path),
+            refresh_path: config.refresh_path,
+            refresh_method: Some(method.into()),
+            refresh_credential: Some(config.refresh_credential.as_str().into()),
+            refresh_body_field: Some(config.refresh_body_field),
+            logout_path: config.logout_path,
+            access_token_path: paths(config.access_token_path),
+            refresh_token_path: paths(config.refresh_token_path),
+            expires_in_path: paths(config.expires_in_path),
+            error_code_path: Some(config.error_code_path.to_text()),
+            expired_error_codes: Some(match config.expired_error_codes {
+                ExpiredCodes::Any => Vec::new(),
+                ExpiredCodes::Codes(codes) => codes,
+            }),
+            refresh_lead_seconds: Some(config.refresh_lead_ms as f64 / 1000.0),
+            max_retries: Some(f64::from(config.max_retries)),
+            allowed_origins: Some(
+                config
+                    .allowed_origins
+                    .origins()
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect(),
+            ),
+            login_url: config.login_url.map_or(Setting::Off, Setting::To),
+            idle_timeout_seconds: config
+                .idle_timeout_ms
+                .map_or(Setting::Off, |ms| Setting::To(ms as f64 / 1000.0)),
+            cross_tab: Some(config.cross_tab),
         }
     }
 }
@@ -455,13 +552,55 @@ fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, Refu
     }
 }
 
+/// `null` is [`Setting::Off`]; a value is [`Setting::To`] (a missing key is
+/// [`Setting::Default`], by the struct's `#[serde(default)]`).
+#[cfg(feature = "serde")]
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Setting<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Setting::Off, Setting::To))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> serde::Serialize for Setting<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Setting::To(value) => s.serialize_some(value),
+            Setting::Default | Setting::Off => s.serialize_none(),
+        }
+    }
+}
+
+/// A dot-path key: one string, or a list of them (as the JavaScript API takes it).
+#[cfg(feature = "serde")]
+mod one_or_many {
+    use alloc::{string::String, vec, vec::Vec};
+
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<String>>, D::Error> {
+        let value: Option<OneOrMany> = serde::Deserialize::deserialize(d)?;
+        Ok(value.map(|v| match v {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn raw() -> RawConfig {
         RawConfig {
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: Some("http://127.0.0.1:8080".into()),
             login_path: Some("/v1/auth/login".into()),
             refresh_path: Some("/v1/auth/refresh-token".into()),
             ..RawConfig::default()
@@ -663,21 +802,21 @@ mod tests {
             ),
             (
                 RawConfig {
-                    login_url: Some(Some("".into())),
+                    login_url: Setting::To("".into()),
                     ..raw()
                 },
                 "loginUrl",
             ),
             (
                 RawConfig {
-                    idle_timeout_seconds: Some(Some(0.0)),
+                    idle_timeout_seconds: Setting::To(0.0),
                     ..raw()
                 },
                 "idleTimeoutSeconds",
             ),
             (
                 RawConfig {
-                    base_url: "file:///tmp".into(),
+                    base_url: Some("file:///tmp".into()),
                     ..raw()
                 },
                 "baseUrl",
@@ -696,7 +835,7 @@ mod tests {
             refresh_path: Some("/auth/tokenRefresh".into()),
             refresh_method: Some("get".into()),
             refresh_credential: Some("bearer".into()),
-            idle_timeout_seconds: Some(Some(1800.0)),
+            idle_timeout_seconds: Setting::To(1800.0),
             ..raw()
         })
         .unwrap();
@@ -723,7 +862,7 @@ mod tests {
         assert!(!c.can_renew());
         // loginUrl null: no redirect.
         let c = Config::parse(RawConfig {
-            login_url: Some(None),
+            login_url: Setting::Off,
             ..raw()
         })
         .unwrap();
@@ -733,7 +872,7 @@ mod tests {
     #[test]
     fn allowed_origins_replace_the_default() {
         let c = Config::parse(RawConfig {
-            base_url: "https://api.example.com".into(),
+            base_url: Some("https://api.example.com".into()),
             allowed_origins: Some(vec![
                 "https://api.example.com".into(),
                 "https://files.example.com:8443".into(),
@@ -749,7 +888,7 @@ mod tests {
     #[test]
     fn endpoints_append_to_the_base() {
         let c = Config::parse(RawConfig {
-            base_url: "https://x.gov.br/api/".into(),
+            base_url: Some("https://x.gov.br/api/".into()),
             ..raw()
         })
         .unwrap();
@@ -763,23 +902,65 @@ mod tests {
             "https://auth.x.gov.br/token"
         );
     }
+}
 
-    #[test]
-    fn expired_codes_match() {
-        let codes = ExpiredCodes::Codes(vec!["AUTH_006".into()]);
-        assert!(codes.matches(Some("AUTH_006")));
-        assert!(!codes.matches(Some("AUTH_005")));
-        assert!(!codes.matches(None));
-        assert!(ExpiredCodes::Any.matches(Some("whatever")));
+/// The configuration from JSON, as a Rust app would load it (the `serde` feature).
+#[cfg(all(test, feature = "serde", not(target_arch = "wasm32")))]
+mod serde_tests {
+    use super::*;
+
+    fn from_json(json: &str) -> Result<Config, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
     }
 
     #[test]
-    fn every_raw_field_has_a_key() {
-        // 18 fields of RawConfig, and `fetch`, which the edge reads.
-        assert_eq!(KEYS.len(), 19);
-        let mut sorted = KEYS.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), KEYS.len());
+    fn the_javascript_keys_load_and_come_back() {
+        let config = from_json(
+            r#"{"baseUrl": "https://api.example.com", "loginPath": "/auth/login",
+                "refreshPath": "/auth/refresh", "refreshMethod": "GET",
+                "accessTokenPath": "data.jwt", "expiredErrorCodes": [],
+                "loginUrl": null, "idleTimeoutSeconds": 1800, "crossTab": false}"#,
+        )
+        .unwrap();
+        assert_eq!(config.refresh_method, RefreshMethod::Get);
+        assert_eq!(config.access_token_path[0].segments(), ["data", "jwt"]);
+        assert_eq!(config.expired_error_codes, ExpiredCodes::Any);
+        assert_eq!(config.login_url, None, "null is off");
+        assert_eq!(config.idle_timeout_ms, Some(1_800_000));
+        assert!(!config.cross_tab);
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(from_json(&json).unwrap(), config);
+        // A missing loginUrl is the default one.
+        let config = from_json(r#"{"baseUrl": "https://a.example", "loginPath": "/l"}"#).unwrap();
+        assert_eq!(config.login_url.as_deref(), Some("/login"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_naming_them() {
+        let typo = from_json(
+            r#"{"baseUrl": "https://a.example", "loginPath": "/l", "refreshpath": "/r"}"#,
+        );
+        assert!(typo.unwrap_err().contains("refreshpath"));
+        let bad =
+            from_json(r#"{"baseUrl": "https://a.example", "loginPath": "/l", "maxRetries": 9}"#);
+        assert!(bad
+            .unwrap_err()
+            .contains("maxRetries: must be an integer from 0 to 5"));
+        let missing = from_json(r#"{"loginPath": "/l"}"#);
+        assert!(missing.unwrap_err().contains("baseUrl: is required"));
+    }
+
+    #[test]
+    fn errors_and_reasons_serialize_as_javascript_sees_them() {
+        let error = AuthError::new(crate::core::ErrorCode::SessionExpired).with_server(
+            Some(401),
+            Some("AUTH_005".into()),
+            None,
+        );
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(json["code"], "session_expired");
+        assert_eq!(json["serverCode"], "AUTH_005");
+        let reason = serde_json::to_value(crate::core::EndReason::RefreshRejected).unwrap();
+        assert_eq!(reason, "refresh_rejected");
     }
 }

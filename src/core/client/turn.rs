@@ -1,0 +1,340 @@
+//! A flow's turn at renewing among the tabs (DESIGN rule 6): the exclusive refresh lock and the
+//! version markers with Web Locks, the elected leader without them.
+//!
+//! Two flows take turns: the renewal ([`super::renewal`]) and the cookie refresh of
+//! `restore()` ([`super::restore`]). A turn ends as a [`TurnEnd`]: this tab renews (holding
+//! the lock), another tab renewed and this one adopted its tokens, or the turn could not be had
+//! (the broadcast never came, the lock never came free within [`LOCK_WAIT_MS`]).
+use super::{Client, Effect, LockMode, Op, OpKind, LOCK_WAIT_MS};
+use crate::core::config::RefreshCredential;
+use crate::core::crosstab::{after_lock, newest_marker, refresh_lock_name, AfterLock, Message};
+use crate::core::error::AuthError;
+use crate::core::session::RenewalTicket;
+
+use super::AWAIT_BROADCAST_MS;
+
+/// A turn in progress.
+#[derive(Debug)]
+pub(super) enum Turn {
+    /// Waiting for the exclusive refresh lock, until the `timeout` sleep ends.
+    Locking { lock: Op, timeout: Op },
+    /// The lock is held; asked which version markers are held.
+    Querying { lock: Op, query: Op },
+    /// Waiting for another tab's broadcast of tokens newer than the flow's `before`, until the
+    /// sleep ends; the lock (if any) is held meanwhile.
+    Awaiting { lock: Option<Op>, sleep: Op },
+}
+
+impl Turn {
+    /// Whether `op` is one this turn waits on.
+    fn holds(&self, op: Op) -> bool {
+        match *self {
+            Turn::Locking { lock, timeout } => lock == op || timeout == op,
+            Turn::Querying { lock, query } => lock == op || query == op,
+            Turn::Awaiting { sleep, .. } => sleep == op,
+        }
+    }
+
+    /// The refresh lock it holds or waits for.
+    pub(super) fn lock(&self) -> Option<Op> {
+        match *self {
+            Turn::Locking { lock, .. } | Turn::Querying { lock, .. } => Some(lock),
+            Turn::Awaiting { lock, .. } => lock,
+        }
+    }
+}
+
+/// Where a flow that takes turns is.
+#[derive(Debug)]
+pub(super) enum Stage {
+    Turn(Turn),
+    /// The request is out; the lock (if any) is held.
+    Requesting {
+        request: Op,
+        lock: Option<Op>,
+    },
+    /// New tokens are held; waiting for their version marker before the lock is released.
+    Marking {
+        marker: Op,
+        lock: Option<Op>,
+    },
+}
+
+impl Stage {
+    /// The refresh lock held (or waited for) at this stage.
+    pub(super) fn lock(&self) -> Option<Op> {
+        match self {
+            Stage::Turn(turn) => turn.lock(),
+            Stage::Requesting { lock, .. } | Stage::Marking { lock, .. } => *lock,
+        }
+    }
+}
+
+/// What a turn came to.
+pub(super) enum TurnEnd {
+    /// This tab renews, holding the lock (if any).
+    Mine(Option<Op>),
+    /// Another tab renewed and this one has adopted its tokens.
+    Adopted,
+    /// No turn: this error says why (a transient failure; the session is kept).
+    Unavailable(AuthError),
+}
+
+/// Which flow a turn belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TurnOwner {
+    Renewal(RenewalTicket),
+    Restore,
+}
+
+impl Client {
+    /// Starts this tab's turn at renewing tokens of version `before`: with Web Locks, the
+    /// exclusive refresh lock (then the version markers); without, the elected leader renews
+    /// and the others ask it. Without the channel (`crossTab: false`) every turn is this tab's
+    /// at once: `Err` is a turn that ended as it began.
+    pub(super) fn take_turn(&mut self, before: Option<u64>) -> Result<Turn, TurnEnd> {
+        if !self.channel.open {
+            return Err(TurnEnd::Mine(None));
+        }
+        let relogin = self.config.refresh_credential == RefreshCredential::Relogin;
+        if relogin && self.session.credentials().is_none() {
+            // `relogin` mode in a tab that did not log in: the credentials never travel, so the
+            // tab that holds them renews; this one asks it and adopts its broadcast.
+            return match before {
+                Some(version) => Ok(self.ask_for(version)),
+                None => Err(TurnEnd::Mine(None)),
+            };
+        }
+        if self.locks {
+            let lock = self.request_lock(refresh_lock_name(&self.api_origin), LockMode::Exclusive);
+            let timeout = self.sleep(LOCK_WAIT_MS);
+            return Ok(Turn::Locking { lock, timeout });
+        }
+        // Without Web Locks: the leader renews (in `relogin` mode, the tab with the
+        // credentials); a follower asks it (`need`) and adopts its broadcast, and never presents
+        // the refresh token itself — so a used one is never presented again. A follower that
+        // hears nothing in AWAIT_BROADCAST_MS fails transiently and asks again after its backoff.
+        match before.filter(|_| !relogin && !self.is_leader()) {
+            Some(version) => Ok(self.ask_for(version)),
+            None => Err(TurnEnd::Mine(None)),
+        }
+    }
+
+    /// Asks the tab that renews for tokens newer than `version`, and waits for its broadcast.
+    fn ask_for(&mut self, version: u64) -> Turn {
+        self.post(Message::Need { version });
+        let sleep = self.sleep(AWAIT_BROADCAST_MS);
+        Turn::Awaiting { lock: None, sleep }
+    }
+
+    /// Whether this tab answers another's `need`: the leader without Web Locks; in `relogin`
+    /// mode, the tab that holds the credentials.
+    pub(super) fn renews_for_others(&self) -> bool {
+        if self.config.refresh_credential == RefreshCredential::Relogin {
+            self.session.credentials().is_some()
+        } else {
+            self.is_leader()
+        }
+    }
+
+    /// The flow whose turn waits on `op`.
+    fn turn_owner(&self, op: Op) -> Option<TurnOwner> {
+        self.turns()
+            .find(|(_, turn)| turn.holds(op))
+            .map(|(owner, _)| owner)
+    }
+
+    /// Every turn in progress, with its flow.
+    fn turns(&self) -> impl Iterator<Item = (TurnOwner, &Turn)> {
+        let renewals = self.renewals.iter().filter_map(|r| match &r.stage {
+            Stage::Turn(turn) => Some((TurnOwner::Renewal(r.flight.ticket), turn)),
+            _ => None,
+        });
+        let restore = self.restore_stage().and_then(|stage| match stage {
+            Stage::Turn(turn) => Some((TurnOwner::Restore, turn)),
+            _ => None,
+        });
+        renewals.chain(restore)
+    }
+
+    /// The stage of `owner`'s flow.
+    fn stage_mut(&mut self, owner: TurnOwner) -> Option<&mut Stage> {
+        match owner {
+            TurnOwner::Renewal(ticket) => self
+                .renewals
+                .iter_mut()
+                .find(|r| r.flight.ticket == ticket)
+                .map(|r| &mut r.stage),
+            TurnOwner::Restore => self.restore_stage_mut(),
+        }
+    }
+
+    fn set_turn(&mut self, owner: TurnOwner, turn: Turn) {
+        if let Some(stage) = self.stage_mut(owner) {
+            *stage = Stage::Turn(turn);
+        }
+    }
+
+    /// The version `owner`'s flow renews from.
+    fn before(&self, owner: TurnOwner) -> Option<u64> {
+        match owner {
+            TurnOwner::Renewal(ticket) => self
+                .renewals
+                .iter()
+                .find(|r| r.flight.ticket == ticket)
+                .and_then(|r| r.flight.before),
+            TurnOwner::Restore => None,
+        }
+    }
+
+    pub(super) fn turn_ended(&mut self, owner: TurnOwner, end: TurnEnd) {
+        match owner {
+            TurnOwner::Renewal(ticket) => self.renewal_turn_ended(ticket, end),
+            TurnOwner::Restore => self.restore_turn_ended(end),
+        }
+    }
+
+    /// The lock of `op` was granted: a marker a flow waits for, a marker that frees a refresh
+    /// lock, or a turn's refresh lock; a lock nobody waits for any more is let go.
+    pub(super) fn on_lock_granted(&mut self, op: Op) {
+        if let Some(ticket) = self.renewal_marking(op) {
+            return self.renewal_marked(ticket);
+        }
+        if self.restore_marking(op) {
+            return self.restore_marked();
+        }
+        if let Some(marker) = self.marker.as_mut().filter(|m| m.op == op) {
+            let lock = marker.then_release.take();
+            return self.release(lock);
+        }
+        let owner = self.turn_owner(op);
+        let locking = owner.is_some_and(|owner| {
+            self.turns()
+                .any(|(o, t)| o == owner && matches!(t, Turn::Locking { lock, .. } if *lock == op))
+        });
+        if let (Some(owner), true) = (owner, locking) {
+            let query = self.issue(OpKind::Query);
+            self.effects.push(Effect::Query(query));
+            return self.set_turn(owner, Turn::Querying { lock: op, query });
+        }
+        self.release(Some(op));
+    }
+
+    /// The lock request `op` failed (or the lock was taken away).
+    pub(super) fn on_lock_failed(&mut self, op: Op) {
+        if self.marker.as_ref().is_some_and(|m| m.op == op) {
+            self.drop_marker();
+        }
+        if let Some(ticket) = self.renewal_marking(op) {
+            return self.renewal_marked(ticket);
+        }
+        if self.restore_marking(op) {
+            return self.restore_marked();
+        }
+        if let Some(owner) = self.turn_owner(op) {
+            // The turn's refresh lock failed, or was stolen from it: no turn.
+            self.release(self.turn_lock(owner).filter(|l| *l != op));
+            let error = AuthError::no_turn("the cross-tab refresh lock could not be taken");
+            self.turn_ended(owner, TurnEnd::Unavailable(error));
+        }
+    }
+
+    fn turn_lock(&self, owner: TurnOwner) -> Option<Op> {
+        self.turns()
+            .find(|(o, _)| *o == owner)
+            .and_then(|(_, turn)| turn.lock())
+    }
+
+    /// The answer to the query `op`: which locks are held by any tab.
+    pub(super) fn on_locks_held<'a>(&mut self, op: Op, names: impl IntoIterator<Item = &'a str>) {
+        let Some(owner) = self.turn_owner(op) else {
+            return;
+        };
+        let Some(Stage::Turn(Turn::Querying { lock, .. })) = self.stage_mut(owner) else {
+            return;
+        };
+        let lock = *lock;
+        let newest = newest_marker(&self.api_origin, names);
+        match after_lock(self.before(owner), self.session.version(), newest) {
+            AfterLock::AlreadyRenewed => {
+                self.release(Some(lock));
+                self.turn_ended(owner, TurnEnd::Adopted);
+            }
+            AfterLock::AwaitVersion(_) => {
+                self.post(Message::Ask);
+                let sleep = self.sleep(AWAIT_BROADCAST_MS);
+                let lock = Some(lock);
+                self.set_turn(owner, Turn::Awaiting { lock, sleep });
+            }
+            AfterLock::Renew => self.turn_ended(owner, TurnEnd::Mine(Some(lock))),
+        }
+    }
+
+    /// A sleep of a turn ended: the wait for the refresh lock is over (the lock's request is
+    /// dropped), or the wait for a broadcast is.
+    pub(super) fn on_turn_sleep(&mut self, op: Op) {
+        let Some(owner) = self.turn_owner(op) else {
+            // The sleep of a turn that has moved on (the lock came in time).
+            return;
+        };
+        let lock_wait = self
+            .turns()
+            .find(|(o, _)| *o == owner)
+            .and_then(|(_, t)| match t {
+                Turn::Locking { lock, timeout } if *timeout == op => Some(*lock),
+                _ => None,
+            });
+        if let Some(lock) = lock_wait {
+            self.release(Some(lock));
+            let error = AuthError::no_turn(
+                "another tab has held the cross-tab refresh lock for 10 s (a tab frozen in the \
+                 middle of a renewal, or another script using the lock's name)",
+            );
+            return self.turn_ended(owner, TurnEnd::Unavailable(error));
+        }
+        if let Some(end) = self.awaited(owner, true) {
+            self.turn_ended(owner, end);
+        }
+    }
+
+    /// An awaiting turn asked again: adopted when tokens newer than its `before` are held;
+    /// unavailable when the session ended, the channel closed or (`timed_out`) the wait is
+    /// over; `None`: keep waiting (or not an awaiting turn).
+    fn awaited(&mut self, owner: TurnOwner, timed_out: bool) -> Option<TurnEnd> {
+        let before = self.before(owner);
+        let lock = match self.stage_mut(owner)? {
+            Stage::Turn(Turn::Awaiting { lock, .. }) => *lock,
+            _ => return None,
+        };
+        let version = self.session.version();
+        let end = if version > before {
+            TurnEnd::Adopted
+        } else if timed_out || (before.is_some() && version.is_none()) || !self.channel.open {
+            TurnEnd::Unavailable(AuthError::no_turn(
+                "another tab renews the session, but its new tokens did not arrive",
+            ))
+        } else {
+            return None;
+        };
+        self.release(lock);
+        Some(end)
+    }
+
+    /// The tokens changed or ended, or the channel closed: every flow waiting for newer tokens
+    /// looks again (the awaiting turns, `restore()`'s ask).
+    pub(super) fn versions_changed(&mut self) {
+        let awaiting: alloc::vec::Vec<TurnOwner> = self
+            .turns()
+            .filter(|(_, t)| matches!(t, Turn::Awaiting { .. }))
+            .map(|(owner, _)| owner)
+            .collect();
+        for owner in awaiting {
+            if let Some(end) = self.awaited(owner, false) {
+                self.turn_ended(owner, end);
+            }
+        }
+        if self.restore_is_asking() && (self.session.is_authenticated() || !self.channel.open) {
+            self.restore_asked();
+        }
+    }
+}
