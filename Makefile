@@ -14,14 +14,16 @@ export ENGINES ?= chromium firefox webkit
 setup:
 	@bash scripts/setup.sh
 
-## pkg/: the npm package, size-optimized: rustc's wasm (the core and its flat exports), then
-## scripts/pack.mjs (wasm-opt; js/index.js, the entry, bundled with js/authfetch.js, the browser
-## edge, into one minified pkg/index.js; the types, package.json).
+## pkg/: the npm package, size-optimized: rustc's wasm (the core and the binding layer, feature
+## `npm`), wasm-bindgen's generated bindings of it (target/bindings: the wasm and its JS glue),
+## then scripts/pack.mjs (wasm-opt; js/index.js, the entry, bundled with js/authfetch.js, the
+## browser edge, and the glue into one minified pkg/index.js; the types, package.json).
 pkg: setup
-	cargo build --release --lib --target wasm32-unknown-unknown
-	rm -rf pkg
+	cargo build --release --lib --target wasm32-unknown-unknown --features npm
+	rm -rf target/bindings pkg
+	wasm-bindgen --target web --no-typescript --out-dir target/bindings --out-name authfetch \
+		target/wasm32-unknown-unknown/release/authfetch.wasm
 	mkdir pkg
-	cp target/wasm32-unknown-unknown/release/authfetch.wasm pkg/authfetch_bg.wasm
 	node scripts/pack.mjs
 
 ## The npm tarball of pkg/: authfetch-<version>.tgz at the repository root (what the README

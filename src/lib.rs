@@ -23,12 +23,15 @@
 //! On wasm32 the crate is `#![no_std]`: the shipped wasm carries neither std's panic and
 //! formatting machinery nor its allocator. A panic — which no path is meant to reach — traps,
 //! as `panic = "abort"` would.
-#![cfg_attr(target_arch = "wasm32", no_std)]
+#![cfg_attr(feature = "npm", no_std)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 extern crate alloc;
 
 pub mod core;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(feature = "npm")]
 mod runtime;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;

@@ -14,16 +14,26 @@ pub fn is_same_page(target: &str, here: &str) -> bool {
 }
 
 /// The path of an absolute URL: from the first `/` after `scheme://host` to `?`, `#` or the end.
+///
+/// Byte positions of ASCII delimiters are char boundaries, so the checked `get`s never fail.
 fn path_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let rest = url.get(after_scheme..).unwrap_or_default();
-    let start = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
-    let path = rest.get(start..).unwrap_or_default();
-    let end = path
-        .bytes()
+    let bytes = url.as_bytes();
+    // The authority starts after the first "//" (both URLs are absolute: `scheme://`).
+    let authority = bytes
+        .windows(2)
+        .position(|w| w == b"//")
+        .map_or(0, |i| i + 2);
+    let start = bytes
+        .iter()
+        .skip(authority)
+        .position(|b| *b == b'/')
+        .map_or(bytes.len(), |i| authority + i);
+    let end = bytes
+        .iter()
+        .skip(start)
         .position(|b| matches!(b, b'?' | b'#'))
-        .unwrap_or(path.len());
-    match path.get(..end).unwrap_or_default() {
+        .map_or(bytes.len(), |i| start + i);
+    match url.get(start..end).unwrap_or_default() {
         "" => "/",
         path => path,
     }

@@ -127,7 +127,7 @@ describe("the browser edge", () => {
     assert.equal(requestsTo(await env.counters(), "/v1/cidadao/me"), 0);
   });
 
-  test("fetcher() is one function; after free() calling it throws, and every method says not_authenticated", { timeout: 20_000 }, async () => {
+  test("fetcher() is one function; after free() it rejects not_authenticated like fetch, never throws, and every method says not_authenticated", { timeout: 20_000 }, async () => {
     const p = await page();
     const out = await p.evaluate(async () => {
       const auth = e2e.client();
@@ -136,19 +136,24 @@ describe("the browser edge", () => {
       const before = await e2e.settle(f("/v1/cidadao/me"));
       auth.free();
       let thrown;
+      let returned;
       try {
-        f("/v1/cidadao/me");
+        returned = f("/v1/cidadao/me");
       } catch (e) {
         thrown = e2e.errorInfo(e);
       }
+      const isPromise = returned instanceof Promise;
+      const rejected = isPromise ? await e2e.settle(returned) : undefined;
       const after = await e2e.settle(auth.fetch("/v1/cidadao/me"));
       const login = await e2e.settle(auth.login({ email: "x", senha: "y" }));
       auth.free();
-      return { same, before, thrown, after, login, state: [auth.isAuthenticated, auth.expiresAt] };
+      return { same, before, thrown, isPromise, rejected, after, login, state: [auth.isAuthenticated, auth.expiresAt] };
     });
     assert.equal(out.same, true);
     assert.equal(out.before.error.code, "not_authenticated");
-    assert.equal(out.thrown?.code, "not_authenticated", "a freed client's fetcher throws");
+    assert.equal(out.thrown, undefined, "a freed client's fetcher threw instead of returning a rejected promise");
+    assert.equal(out.isPromise, true);
+    assert.equal(out.rejected.error.code, "not_authenticated");
     assert.equal(out.after.error.code, "not_authenticated");
     assert.equal(out.login.error.code, "not_authenticated");
     assert.deepEqual(out.state, [false, undefined]);

@@ -135,6 +135,13 @@ fn lock_of(effects: &[Effect], wanted: LockMode) -> Option<(Op, String)> {
     })
 }
 
+fn query_of(effects: &[Effect]) -> Option<Op> {
+    effects.iter().find_map(|e| match e {
+        Effect::Query(op) => Some(*op),
+        _ => None,
+    })
+}
+
 fn sleep_of(effects: &[Effect], wanted: u32) -> Option<Op> {
     effects.iter().find_map(|e| match e {
         Effect::Sleep { op, ms } if *ms == wanted => Some(*op),
@@ -348,8 +355,19 @@ fn a_refresh_lock_held_forever_ends_the_wait_keeping_the_session() {
     let (lock, name) = lock_of(&effects, LockMode::Exclusive).unwrap();
     assert_eq!(name, "authfetch:http://127.0.0.1:8080:refresh");
     let timeout = sleep_of(&effects, LOCK_WAIT_MS).expect("the wait is bounded");
-    // Another tab never lets go: the wait ends, the lock request is dropped.
-    c.slept(late + u64::from(LOCK_WAIT_MS), timeout).unwrap();
+    // After the wait, the locks are probed: nobody holds it yet, so the wait goes on.
+    let later = late + u64::from(LOCK_WAIT_MS);
+    c.slept(later, timeout).unwrap();
+    let probe = query_of(&drain(&mut c)).expect("the locks are probed");
+    c.locks_held(later, probe, ["unrelated"]).unwrap();
+    let effects = drain(&mut c);
+    assert!(requests(&effects).is_empty() && settled(&effects).is_empty());
+    let timeout = sleep_of(&effects, LOCK_WAIT_MS).expect("it waits again");
+    // Another tab holds it and never lets go: the wait ends, the lock request is dropped.
+    let later = later + u64::from(LOCK_WAIT_MS);
+    c.slept(later, timeout).unwrap();
+    let probe = query_of(&drain(&mut c)).unwrap();
+    c.locks_held(later, probe, [name.as_str()]).unwrap();
     let effects = drain(&mut c);
     assert!(has!(effects, Effect::Release(op) if *op == lock));
     let error = rejection(&effects, 10);
@@ -379,9 +397,9 @@ fn a_refresh_lock_held_forever_ends_the_wait_keeping_the_session() {
     // A backoff retry is armed; the late grant of the dropped request is not the edge's to
     // report any more.
     assert!(matches!(timer_of(&effects), Some(Some(_))));
-    assert_eq!(c.lock_granted(late, lock), Err(InputError::UnknownOp(lock)));
+    assert_eq!(c.lock_granted(later, lock), Err(InputError::UnknownOp(lock)));
     // The next turn takes the lock again.
-    c.refresh(late + 20_000, Caller(11));
+    c.refresh(later + 20_000, Caller(11));
     assert!(lock_of(&drain(&mut c), LockMode::Exclusive).is_some());
     assert_eq!(LOCK_WAIT_MS, 10_000, "the lock-wait message says 10 s");
 }

@@ -16,8 +16,12 @@ use super::AWAIT_BROADCAST_MS;
 /// A turn in progress.
 #[derive(Debug)]
 pub(super) enum Turn {
-    /// Waiting for the exclusive refresh lock, until the `timeout` sleep ends.
+    /// Waiting for the exclusive refresh lock; when the `timeout` sleep ends, the locks are
+    /// probed.
     Locking { lock: Op, timeout: Op },
+    /// Still waiting for the refresh lock after [`LOCK_WAIT_MS`]: asked (`probe`) whether
+    /// another holds it. If one does, this turn gives up; if not, the wait goes on.
+    Probing { lock: Op, probe: Op },
     /// The lock is held; asked which version markers are held.
     Querying { lock: Op, query: Op },
     /// Waiting for another tab's broadcast of tokens newer than the flow's `before`, until the
@@ -30,6 +34,7 @@ impl Turn {
     fn holds(&self, op: Op) -> bool {
         match *self {
             Turn::Locking { lock, timeout } => lock == op || timeout == op,
+            Turn::Probing { lock, probe } => lock == op || probe == op,
             Turn::Querying { lock, query } => lock == op || query == op,
             Turn::Awaiting { sleep, .. } => sleep == op,
         }
@@ -38,7 +43,9 @@ impl Turn {
     /// The refresh lock it holds or waits for.
     pub(super) fn lock(&self) -> Option<Op> {
         match *self {
-            Turn::Locking { lock, .. } | Turn::Querying { lock, .. } => Some(lock),
+            Turn::Locking { lock, .. } | Turn::Probing { lock, .. } | Turn::Querying { lock, .. } => {
+                Some(lock)
+            }
             Turn::Awaiting { lock, .. } => lock,
         }
     }
@@ -209,8 +216,10 @@ impl Client {
         }
         let owner = self.turn_owner(op);
         let locking = owner.is_some_and(|owner| {
-            self.turns()
-                .any(|(o, t)| o == owner && matches!(t, Turn::Locking { lock, .. } if *lock == op))
+            self.turns().any(|(o, t)| {
+                o == owner
+                    && matches!(t, Turn::Locking { lock, .. } | Turn::Probing { lock, .. } if *lock == op)
+            })
         });
         if let (Some(owner), true) = (owner, locking) {
             let query = self.issue(OpKind::Query);
@@ -250,10 +259,14 @@ impl Client {
         let Some(owner) = self.turn_owner(op) else {
             return;
         };
-        let Some(Stage::Turn(Turn::Querying { lock, .. })) = self.stage_mut(owner) else {
-            return;
+        let (lock, probing) = match self.stage_mut(owner) {
+            Some(Stage::Turn(Turn::Querying { lock, .. })) => (*lock, false),
+            Some(Stage::Turn(Turn::Probing { lock, probe })) if *probe == op => (*lock, true),
+            _ => return,
         };
-        let lock = *lock;
+        if probing {
+            return self.probed(owner, lock, names);
+        }
         let newest = newest_marker(&self.api_origin, names);
         match after_lock(self.before(owner), self.session.version(), newest) {
             AfterLock::AlreadyRenewed => {
@@ -270,8 +283,8 @@ impl Client {
         }
     }
 
-    /// A sleep of a turn ended: the wait for the refresh lock is over (the lock's request is
-    /// dropped), or the wait for a broadcast is.
+    /// A sleep of a turn ended: the wait for the refresh lock has lasted [`LOCK_WAIT_MS`] (the
+    /// locks are probed), or the wait for a broadcast is over.
     pub(super) fn on_turn_sleep(&mut self, op: Op) {
         let Some(owner) = self.turn_owner(op) else {
             // The sleep of a turn that has moved on (the lock came in time).
@@ -285,6 +298,30 @@ impl Client {
                 _ => None,
             });
         if let Some(lock) = lock_wait {
+            let probe = self.issue(OpKind::Query);
+            self.effects.push(Effect::Query(probe));
+            return self.set_turn(owner, Turn::Probing { lock, probe });
+        }
+        if let Some(end) = self.awaited(owner, true) {
+            self.turn_ended(owner, end);
+        }
+    }
+
+    /// The probe of a turn that waited [`LOCK_WAIT_MS`] for the refresh lock answered. Another
+    /// holds the lock (this tab's own request is not granted, so it is not the holder): a tab
+    /// frozen in the middle of a renewal, or a script that took the lock's name, may never let
+    /// go, so the turn gives up — its request dropped, the session kept, the next renewal
+    /// trying again after the backoff. Nobody holds it: the grant is on its way; wait again.
+    /// The wait is probed rather than timed alone because a page's clock can jump (a
+    /// laptop's sleep, a test's fake clock) past the wait while the grant is still queued.
+    fn probed<'a>(
+        &mut self,
+        owner: TurnOwner,
+        lock: Op,
+        names: impl IntoIterator<Item = &'a str>,
+    ) {
+        let refresh = refresh_lock_name(&self.api_origin);
+        if names.into_iter().any(|name| name == refresh) {
             self.release(Some(lock));
             let error = AuthError::no_turn(
                 "another tab has held the cross-tab refresh lock for 10 s (a tab frozen in the \
@@ -292,9 +329,8 @@ impl Client {
             );
             return self.turn_ended(owner, TurnEnd::Unavailable(error));
         }
-        if let Some(end) = self.awaited(owner, true) {
-            self.turn_ended(owner, end);
-        }
+        let timeout = self.sleep(LOCK_WAIT_MS);
+        self.set_turn(owner, Turn::Locking { lock, timeout });
     }
 
     /// An awaiting turn asked again: adopted when tokens newer than its `before` are held;
