@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/www/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # local run).
 export ENGINES ?= chromium firefox webkit
 
-.PHONY: setup pkg pack server demo test lint unit e2e size types node soak bench clean
+.PHONY: setup pkg pack server demo test lint unit wasm-tests e2e size types node soak bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -41,19 +41,28 @@ server: setup
 demo: pkg server
 	node www/walkthrough.mjs
 
-## Every test: formatting and lints, the core and server (cargo test), the size budget of pkg/
-## (size-budget.json), the typed-usage test of the packed tarball, the Node.js suite, the
-## end-to-end suite (each engine of ENGINES against the server; the browser edge's own tests
-## among it, www/e2e/edge.test.mjs).
-test: setup lint unit size types node e2e
+## Every test: formatting and lints, the core and server (cargo test, with and without the
+## `serde` feature), the core's and the bindings' wasm-bindgen tests in each engine of ENGINES,
+## the size budget of pkg/ (size-budget.json), the typed-usage test of the packed tarball, the
+## Node.js suite, the end-to-end suite (each engine of ENGINES against the server; the browser
+## edge's own tests among it, www/e2e/edge.test.mjs).
+test: setup lint unit wasm-tests size types node e2e
 
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p authfetch --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy -p authfetch --all-targets --features serde -- -D warnings
+	cargo clippy -p authfetch --target wasm32-unknown-unknown --lib --features npm -- -D warnings
+	cargo clippy -p authfetch --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
 unit: setup
 	cargo test --workspace
+	cargo test -p authfetch --features serde --lib
+
+## The core's unit tests and the binding layer's (tests/bindings.rs) compiled to wasm and run
+## by wasm-bindgen-test-runner in headless Chromium, Firefox and WebKit (scripts/wasm-tests.sh).
+wasm-tests: setup
+	bash scripts/wasm-tests.sh
 
 ## pkg/ as shipped (wasm + JS, gzip -9) within the budget of size-budget.json.
 size: pkg

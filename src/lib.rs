@@ -13,16 +13,18 @@
 //!   allowlist, configuration) as plain data and state machines. Time comes in as a number of
 //!   milliseconds; decisions come out as effects. It builds and is tested natively with a fake
 //!   clock.
-//! * `exports` (wasm32 only) — the wasm's flat surface: numbers and UTF-8 fields in linear
-//!   memory, no imports. The browser edge that calls it — `fetch`, the timer, page listeners,
-//!   the channel, locks, events, the `AuthClient` class — is hand-written JavaScript
-//!   (`js/authfetch.js`), which carries out the core's effects and decides nothing.
+//! * `bindings` (wasm32 only) — the core's client behind `#[wasm_bindgen]`: wasm-bindgen
+//!   generates its JavaScript side. It converts values and forwards, and decides nothing. The
+//!   browser edge that drives it — `fetch`, the timer, page listeners, the channel, locks,
+//!   events, the `AuthClient` class — is JavaScript (`js/authfetch.js`), which carries out the
+//!   core's effects.
 //!
-//! The JavaScript API is documented in the README; the design in `DESIGN.md`.
+//! The JavaScript API is documented in the README; the design in `docs/DESIGN.md`.
 //!
-//! On wasm32 the crate is `#![no_std]`: the shipped wasm carries neither std's panic and
-//! formatting machinery nor its allocator. A panic — which no path is meant to reach — traps,
-//! as `panic = "abort"` would.
+//! Features: `serde` (`Serialize`/`Deserialize` for the configuration and the public core
+//! types); `npm`, for the npm package's wasm only: the crate is then `#![no_std]`, so the
+//! shipped wasm carries neither std's panic and formatting machinery nor its allocator (a panic
+//! — which no path is meant to reach — traps, as `panic = "abort"` would).
 #![cfg_attr(feature = "npm", no_std)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -35,3 +37,7 @@ mod runtime;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
+
+// The core's unit tests also run in headless browsers (`make test`: Chromium, Firefox, WebKit).
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -182,8 +182,14 @@ impl Core {
         };
         let read = values::read_config(config);
         let resolve = |base: &str| requests::resolve(base, href.as_deref());
-        let config = keys::read(read.values, read.is_object, read.own_keys.as_deref(), &env, resolve)
-            .map_err(|e| values::error(&e, None))?;
+        let config = keys::read(
+            read.values,
+            read.is_object,
+            read.own_keys.as_deref(),
+            &env,
+            resolve,
+        )
+        .map_err(|e| values::error(&e, None))?;
         Ok(Core {
             client: Client::new(config, locks, tab_id),
             fetch: read.fetch,
@@ -247,7 +253,12 @@ impl Core {
     /// A call to an allowed origin, as `caller`: the token generation to send it with now (the
     /// hot path), or `undefined` when the core tracks it from here (its effects follow).
     /// `replayable`: its body can be sent again (not a one-shot stream).
-    pub fn call(&mut self, now: f64, caller: u32, replayable: bool) -> Result<Option<u32>, JsValue> {
+    pub fn call(
+        &mut self,
+        now: f64,
+        caller: u32,
+        replayable: bool,
+    ) -> Result<Option<u32>, JsValue> {
         let hot = self.client.call(now as u64, Caller(caller), replayable);
         hot.map(|g| g.map(|g| g.0)).map_err(input_error)
     }
@@ -284,11 +295,13 @@ impl Core {
         let done = match (attempt, generation) {
             (Attempt::Unauthorized, Some(g)) => {
                 let said = said();
-                self.client.hot_unauthorized(now, caller, TokenGeneration(g), said)
+                self.client
+                    .hot_unauthorized(now, caller, TokenGeneration(g), said)
             }
             (Attempt::Unauthorized, None) => {
                 let said = said();
-                self.client.call_answered(now, caller, CallAnswer::Unauthorized(said))
+                self.client
+                    .call_answered(now, caller, CallAnswer::Unauthorized(said))
             }
             (Attempt::Response, _) => self.client.call_answered(now, caller, CallAnswer::Response),
             (Attempt::Failed, _) => self.client.call_answered(now, caller, CallAnswer::Failed),
@@ -543,4 +556,3 @@ fn input_error(e: InputError) -> JsValue {
     message.push_str(what);
     js_sys::Error::new(&message).into()
 }
-

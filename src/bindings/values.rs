@@ -76,10 +76,10 @@ pub(super) fn read_config(config: &JsValue) -> ReadConfig {
             };
         }
     }
-    let own_keys = is_object
-        .then(|| own_keys(config).ok())
-        .flatten()
-        .map(|keys| keys.iter().filter_map(|k| k.as_string()).collect());
+    let own_keys = match is_object {
+        true => own_keys(config).ok().map(|keys| texts_of(&keys)),
+        false => None,
+    };
     ReadConfig {
         values,
         is_object,
@@ -112,10 +112,24 @@ fn classify(value: &JsValue) -> Value {
         let Ok(items) = array_from(value) else {
             return Value::Other;
         };
-        let texts: Option<Vec<String>> = items.iter().map(|item| item.as_string()).collect();
-        return texts.map_or(Value::Array, Value::Texts);
+        let texts = texts_of(&items);
+        return match texts.len() == items.length() as usize {
+            true => Value::Texts(texts),
+            false => Value::Array,
+        };
     }
     Value::Other
+}
+
+/// The strings among `items`, in order.
+fn texts_of(items: &Array) -> Vec<String> {
+    let mut texts = Vec::new();
+    for item in items.iter() {
+        if let Some(text) = item.as_string() {
+            texts.push(text);
+        }
+    }
+    texts
 }
 
 /// A parsed JSON body, looked into by the core.
@@ -164,13 +178,15 @@ impl Json for JsJson {
 /// The names of the `held` locks of a `navigator.locks.query()` snapshot.
 pub(super) fn held_lock_names(snapshot: &JsValue) -> Vec<String> {
     let held = get(snapshot, "held").unwrap_or_default();
-    if !Array::is_array(&held) {
-        return Vec::new();
+    let mut names = Vec::new();
+    if Array::is_array(&held) {
+        for lock in Array::from(&held).iter() {
+            if let Some(name) = get(&lock, "name").ok().and_then(|n| n.as_string()) {
+                names.push(name);
+            }
+        }
     }
-    Array::from(&held)
-        .iter()
-        .filter_map(|lock| get(&lock, "name").ok()?.as_string())
-        .collect()
+    names
 }
 
 /// A message's fields, each `None` unless of its type; nothing of a value that is not an
@@ -228,8 +244,16 @@ pub(super) fn error(e: &AuthError, details: Option<&JsValue>) -> js_sys::Error {
     set(&error, "code", &JsValue::from_str(e.code.as_str()));
     let status = e.status.map_or(JsValue::UNDEFINED, JsValue::from);
     set(&error, "status", &status);
-    set(&error, "serverCode", &text_or_undefined(e.server_code.as_deref()));
-    set(&error, "serverMessage", &text_or_undefined(e.server_message.as_deref()));
+    set(
+        &error,
+        "serverCode",
+        &text_or_undefined(e.server_code.as_deref()),
+    );
+    set(
+        &error,
+        "serverMessage",
+        &text_or_undefined(e.server_message.as_deref()),
+    );
     if let Some(key) = &e.key {
         set(&error, "key", &JsValue::from_str(key));
     }

@@ -263,6 +263,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::core::config::RawConfig;
     use alloc::{borrow::ToOwned, vec, vec::Vec};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// A JSON document as a table of dot paths and leaves.
     #[derive(Clone, Debug, Default)]

@@ -138,6 +138,8 @@ mod tests {
     use super::*;
     use crate::core::session::tests::{grant, logged_in, policy, T0};
     use crate::core::SessionPolicy;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const S: u64 = 1000;
 

@@ -41,6 +41,8 @@ pub fn parse(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn writes_as_to_string_does() {

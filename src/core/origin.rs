@@ -161,6 +161,8 @@ impl OriginAllowlist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn o(s: &str) -> String {
         Origin::parse(s)

@@ -600,6 +600,8 @@ fn new_lineage(now_ms: u64, last_known: u64) -> u64 {
 pub(crate) mod tests {
     use super::*;
     use crate::core::expiry::MIN_REFRESH_GAP_MS;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     pub(crate) const T0: u64 = 1_700_000_000_000;
     const S: u64 = 1_000;

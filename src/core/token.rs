@@ -100,6 +100,8 @@ impl TokenGeneration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn only_visible_ascii_tokens_are_header_safe() {

@@ -32,6 +32,8 @@ export const CHROMIUM_ARGS = [
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
+  // gc() for the test of a client kept only through fetcher() (lifetime.test.mjs).
+  "--js-flags=--expose-gc",
 ];
 const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 

@@ -71,7 +71,7 @@ impl Client {
         let flight = Flight {
             ticket,
             before,
-            waiters: waiter.into_iter().collect(),
+            waiters: Vec::from_iter(waiter),
         };
         match self.take_turn(before) {
             Ok(turn) => self.renewals.push(Renewal {

@@ -7,6 +7,8 @@ use crate::core::config::{RawConfig, Setting};
 use crate::core::crosstab::version_marker_name;
 use crate::core::session::Grant;
 use crate::core::{JwtTimes, SharedSession};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 pub(crate) const T0: u64 = 1_700_000_000_000;
 const API: &str = "http://127.0.0.1:8080";
@@ -397,7 +399,10 @@ fn a_refresh_lock_held_forever_ends_the_wait_keeping_the_session() {
     // A backoff retry is armed; the late grant of the dropped request is not the edge's to
     // report any more.
     assert!(matches!(timer_of(&effects), Some(Some(_))));
-    assert_eq!(c.lock_granted(later, lock), Err(InputError::UnknownOp(lock)));
+    assert_eq!(
+        c.lock_granted(later, lock),
+        Err(InputError::UnknownOp(lock))
+    );
     // The next turn takes the lock again.
     c.refresh(later + 20_000, Caller(11));
     assert!(lock_of(&drain(&mut c), LockMode::Exclusive).is_some());

@@ -43,9 +43,9 @@ impl Turn {
     /// The refresh lock it holds or waits for.
     pub(super) fn lock(&self) -> Option<Op> {
         match *self {
-            Turn::Locking { lock, .. } | Turn::Probing { lock, .. } | Turn::Querying { lock, .. } => {
-                Some(lock)
-            }
+            Turn::Locking { lock, .. }
+            | Turn::Probing { lock, .. }
+            | Turn::Querying { lock, .. } => Some(lock),
             Turn::Awaiting { lock, .. } => lock,
         }
     }
@@ -146,22 +146,36 @@ impl Client {
 
     /// The flow whose turn waits on `op`.
     fn turn_owner(&self, op: Op) -> Option<TurnOwner> {
-        self.turns()
-            .find(|(_, turn)| turn.holds(op))
-            .map(|(owner, _)| owner)
+        // Plain loops rather than iterator adapters: less wasm (see BENCHMARKS.md, size).
+        for renewal in &self.renewals {
+            if matches!(&renewal.stage, Stage::Turn(turn) if turn.holds(op)) {
+                return Some(TurnOwner::Renewal(renewal.flight.ticket));
+            }
+        }
+        match self.restore_stage() {
+            Some(Stage::Turn(turn)) if turn.holds(op) => Some(TurnOwner::Restore),
+            _ => None,
+        }
     }
 
-    /// Every turn in progress, with its flow.
-    fn turns(&self) -> impl Iterator<Item = (TurnOwner, &Turn)> {
-        let renewals = self.renewals.iter().filter_map(|r| match &r.stage {
-            Stage::Turn(turn) => Some((TurnOwner::Renewal(r.flight.ticket), turn)),
+    /// `owner`'s turn, if its flow is taking one.
+    fn turn(&self, owner: TurnOwner) -> Option<&Turn> {
+        let stage = match owner {
+            TurnOwner::Renewal(ticket) => {
+                let mut found = None;
+                for renewal in &self.renewals {
+                    if renewal.flight.ticket == ticket {
+                        found = Some(&renewal.stage);
+                    }
+                }
+                found
+            }
+            TurnOwner::Restore => self.restore_stage(),
+        };
+        match stage {
+            Some(Stage::Turn(turn)) => Some(turn),
             _ => None,
-        });
-        let restore = self.restore_stage().and_then(|stage| match stage {
-            Stage::Turn(turn) => Some((TurnOwner::Restore, turn)),
-            _ => None,
-        });
-        renewals.chain(restore)
+        }
     }
 
     /// The stage of `owner`'s flow.
@@ -215,12 +229,9 @@ impl Client {
             return self.release(lock);
         }
         let owner = self.turn_owner(op);
-        let locking = owner.is_some_and(|owner| {
-            self.turns().any(|(o, t)| {
-                o == owner
-                    && matches!(t, Turn::Locking { lock, .. } | Turn::Probing { lock, .. } if *lock == op)
-            })
-        });
+        let locking = owner.and_then(|owner| self.turn(owner)).is_some_and(
+            |t| matches!(t, Turn::Locking { lock, .. } | Turn::Probing { lock, .. } if *lock == op),
+        );
         if let (Some(owner), true) = (owner, locking) {
             let query = self.issue(OpKind::Query);
             self.effects.push(Effect::Query(query));
@@ -249,9 +260,7 @@ impl Client {
     }
 
     fn turn_lock(&self, owner: TurnOwner) -> Option<Op> {
-        self.turns()
-            .find(|(o, _)| *o == owner)
-            .and_then(|(_, turn)| turn.lock())
+        self.turn(owner).and_then(Turn::lock)
     }
 
     /// The answer to the query `op`: which locks are held by any tab.
@@ -290,13 +299,10 @@ impl Client {
             // The sleep of a turn that has moved on (the lock came in time).
             return;
         };
-        let lock_wait = self
-            .turns()
-            .find(|(o, _)| *o == owner)
-            .and_then(|(_, t)| match t {
-                Turn::Locking { lock, timeout } if *timeout == op => Some(*lock),
-                _ => None,
-            });
+        let lock_wait = match self.turn(owner) {
+            Some(Turn::Locking { lock, timeout }) if *timeout == op => Some(*lock),
+            _ => None,
+        };
         if let Some(lock) = lock_wait {
             let probe = self.issue(OpKind::Query);
             self.effects.push(Effect::Query(probe));
@@ -314,12 +320,7 @@ impl Client {
     /// trying again after the backoff. Nobody holds it: the grant is on its way; wait again.
     /// The wait is probed rather than timed alone because a page's clock can jump (a
     /// laptop's sleep, a test's fake clock) past the wait while the grant is still queued.
-    fn probed<'a>(
-        &mut self,
-        owner: TurnOwner,
-        lock: Op,
-        names: impl IntoIterator<Item = &'a str>,
-    ) {
+    fn probed<'a>(&mut self, owner: TurnOwner, lock: Op, names: impl IntoIterator<Item = &'a str>) {
         let refresh = refresh_lock_name(&self.api_origin);
         if names.into_iter().any(|name| name == refresh) {
             self.release(Some(lock));
@@ -359,11 +360,15 @@ impl Client {
     /// The tokens changed or ended, or the channel closed: every flow waiting for newer tokens
     /// looks again (the awaiting turns, `restore()`'s ask).
     pub(super) fn versions_changed(&mut self) {
-        let awaiting: alloc::vec::Vec<TurnOwner> = self
-            .turns()
-            .filter(|(_, t)| matches!(t, Turn::Awaiting { .. }))
-            .map(|(owner, _)| owner)
-            .collect();
+        let mut awaiting = alloc::vec::Vec::new();
+        for renewal in &self.renewals {
+            if let Stage::Turn(Turn::Awaiting { .. }) = renewal.stage {
+                awaiting.push(TurnOwner::Renewal(renewal.flight.ticket));
+            }
+        }
+        if let Some(Stage::Turn(Turn::Awaiting { .. })) = self.restore_stage() {
+            awaiting.push(TurnOwner::Restore);
+        }
         for owner in awaiting {
             if let Some(end) = self.awaited(owner, false) {
                 self.turn_ended(owner, end);

@@ -238,15 +238,13 @@ pub fn read(
     if !is_object {
         return Err(AuthError::invalid_config("config", "must be an object"));
     }
-    if let Some(unknown) = own_keys
-        .unwrap_or_default()
-        .iter()
-        .find(|k| Key::named(k).is_none())
-    {
-        return Err(AuthError::invalid_config(
-            unknown,
-            "is not a configuration key (check its spelling)",
-        ));
+    for key in own_keys.unwrap_or_default() {
+        if Key::named(key).is_none() {
+            return Err(AuthError::invalid_config(
+                key,
+                "is not a configuration key (check its spelling)",
+            ));
+        }
     }
     let no_location = || {
         AuthError::invalid_config(
@@ -263,8 +261,10 @@ pub fn read(
         (Value::Undefined | Value::Null, None) => return Err(no_location()),
         (_, _) => return Err(Key::BaseUrl.wrong_type()),
     };
-    if let Some(key) = Key::ALL.into_iter().find(|k| !k.accepts(value(*k))) {
-        return Err(key.wrong_type());
+    for key in Key::ALL {
+        if !key.accepts(value(key)) {
+            return Err(key.wrong_type());
+        }
     }
     let mut raw = RawConfig {
         base_url,
@@ -345,6 +345,8 @@ fn setting<T>(value: Value, of: impl FnOnce(Value) -> Option<T>) -> Setting<T> {
 mod tests {
     use super::*;
     use alloc::borrow::ToOwned;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const API: &str = "http://127.0.0.1:8080";
 

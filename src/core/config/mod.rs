@@ -597,6 +597,8 @@ mod one_or_many {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn raw() -> RawConfig {
         RawConfig {
