@@ -13,9 +13,8 @@ import load, {
   Core,
   EdgeError,
   EffectKind as Effect,
-  Flow,
-  OpDone,
-  Wake,
+  Method,
+  Report,
   edgeError,
   redirectTarget,
 } from "./bindings/authfetch.js";
@@ -67,12 +66,12 @@ function create(config) {
   // Page lifecycle (DESIGN rule 3): a deadline missed while timers stalled is caught up on
   // waking. In a worker there is no window: nothing to listen to.
   if (isWindow()) {
-    const wake = (why) => () => input(s, (c, now) => c.wake(now, why));
-    listen(s, g, "focus", wake(Wake.Resumed));
-    listen(s, g, "pageshow", wake(Wake.Resumed));
-    listen(s, g, "online", wake(Wake.Online));
-    listen(s, g, "pagehide", wake(Wake.Hidden));
-    if (g.document) listen(s, g.document, "visibilitychange", wake(Wake.Resumed));
+    const wake = (why) => () => report(s, why, 0, undefined);
+    listen(s, g, "focus", wake(Report.Resumed));
+    listen(s, g, "pageshow", wake(Report.Resumed));
+    listen(s, g, "online", wake(Report.Online));
+    listen(s, g, "pagehide", wake(Report.Hidden));
+    if (g.document) listen(s, g.document, "visibilitychange", wake(Report.Resumed));
   }
   // The channel the core opened.
   drive(s);
@@ -87,7 +86,7 @@ function listen(s, target, type, fn) {
 /** `free()`: the session ends without events, and everything the client holds is let go. */
 function shutDown(s) {
   if (!s.live) return;
-  input(s, (c, now) => c.shutDown(now));
+  input(s, (c, now) => c.start(now, Method.Free, 0, undefined));
   s.live = false;
   for (const [target, type, fn] of s.listeners) target.removeEventListener(type, fn);
   s.listeners = [];
@@ -127,6 +126,11 @@ function input(s, f) {
   if (!s.live) return;
   f(s.core, Date.now());
   drive(s);
+}
+
+/** Reports `what` of op `op` (with `value`: a lock snapshot, a channel message) to the core. */
+function report(s, what, op, value) {
+  input(s, (c, now) => c.report(now, what, op, value));
 }
 
 /** `fetch(request)` with the captured `fetch` (called on the global object); what it throws becomes a rejection. */
@@ -338,7 +342,7 @@ function carryOut(s, c, kind) {
       return settle(s, c.id, (d) => d.reject(fetchFailed(d.answer)));
     case Effect.ArmTimer:
       clearTimeout(s.timer);
-      s.timer = setTimeout(() => input(s, (c, now) => c.wake(now, Wake.Resumed)), c.number);
+      s.timer = setTimeout(() => report(s, Report.Resumed, 0, undefined), c.number);
       // Node.js: a renewal timer does not keep the process alive.
       s.timer?.unref?.();
       return;
@@ -377,7 +381,7 @@ function carryOut(s, c, kind) {
       return queryLocks(s, c.id);
     case Effect.Sleep: {
       const op = c.id;
-      setTimeout(() => input(s, (c, now) => c.opDone(now, op, OpDone.Slept)), c.number)?.unref?.();
+      setTimeout(() => report(s, Report.Slept, op, undefined), c.number)?.unref?.();
       return;
     }
     case Effect.Redirect:
@@ -395,7 +399,7 @@ function openChannel(s, name) {
   }
   // Node.js: an open channel does not keep the process alive.
   channel.unref?.();
-  channel.addEventListener("message", (event) => input(s, (c, now) => c.message(now, event.data)));
+  channel.addEventListener("message", (event) => report(s, Report.Message, 0, event.data));
   return channel;
 }
 
@@ -422,7 +426,7 @@ function requestLock(s, op, name, shared) {
   const failed = () => {
     if (s.released.delete(op)) return;
     s.locks.delete(op);
-    input(s, (c, now) => c.opDone(now, op, OpDone.LockFailed));
+    report(s, Report.LockFailed, op, undefined);
   };
   let requested;
   try {
@@ -440,7 +444,7 @@ function granted(s, op, lock) {
   const hold = new Promise((resolve) => {
     lock.release = resolve;
   });
-  input(s, (c, now) => c.opDone(now, op, OpDone.LockGranted));
+  report(s, Report.LockGranted, op, undefined);
   return hold;
 }
 
@@ -455,7 +459,7 @@ function release(s, op) {
 }
 
 function queryLocks(s, op) {
-  const held = (snapshot) => input(s, (c, now) => c.locksHeld(now, op, snapshot));
+  const held = (snapshot) => report(s, Report.LocksHeld, op, snapshot);
   let query;
   try {
     query = lockManager()?.query();
@@ -489,13 +493,13 @@ export class AuthClient {
     registry?.register(this, this.#s, this.#s);
   }
 
-  /** Starts `f(core, now, caller)` and returns the promise the core settles. */
-  #call(f) {
+  /** Starts `method` (with the login's `credentials` text) and returns the promise the core settles. */
+  #call(method, credentials) {
     const s = this.#s;
     if (!s.live) return Promise.reject(notAuthenticated());
     const caller = nextCaller(s);
     const d = deferred(s, caller);
-    input(s, (c, now) => f(c, now, caller));
+    input(s, (c, now) => c.start(now, method, caller, credentials));
     return d.promise;
   }
 
@@ -507,19 +511,19 @@ export class AuthClient {
     } catch {
       body = undefined;
     }
-    return this.#call((c, now, caller) => c.login(now, caller, body));
+    return this.#call(Method.Login, body);
   }
 
   restore() {
-    return this.#call((c, now, caller) => c.start(now, Flow.Restore, caller));
+    return this.#call(Method.Restore);
   }
 
   refresh() {
-    return this.#call((c, now, caller) => c.start(now, Flow.Refresh, caller));
+    return this.#call(Method.Refresh);
   }
 
   logout() {
-    return this.#call((c, now, caller) => c.start(now, Flow.Logout, caller));
+    return this.#call(Method.Logout);
   }
 
   fetch(input, init) {

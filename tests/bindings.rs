@@ -4,7 +4,7 @@
 //! headless Chromium, Firefox and WebKit (scripts/wasm-tests.sh).
 #![cfg(target_arch = "wasm32")]
 
-use authfetch::bindings::{redirect_target, Attempt, Core, EdgeError, EffectKind, Flow, OpDone};
+use authfetch::bindings::{redirect_target, Attempt, Core, EdgeError, EffectKind, Method, Report};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -115,7 +115,12 @@ fn the_channel_opens_with_the_origin_s_name_and_a_login_request_is_a_request() {
     let effects = drain(&mut c);
     assert!(effects.iter().any(|e| e.0 == EffectKind::OpenChannel
         && e.3.as_deref() == Some("authfetch:http://127.0.0.1:8080")));
-    c.login(T0, 1, Some(r#"{"email":"a","senha":"b"}"#.into()));
+    c.start(
+        T0,
+        Method::Login,
+        1,
+        Some(r#"{"email":"a","senha":"b"}"#.into()),
+    );
     let effects = drain(&mut c);
     let (_, op, _, _, request) = effects.iter().find(|e| e.0 == EffectKind::Request).unwrap();
     let request: web_sys::Request = request.clone().dyn_into().expect("a Request");
@@ -145,25 +150,27 @@ fn the_channel_opens_with_the_origin_s_name_and_a_login_request_is_a_request() {
     assert_eq!(get(&session.4, "type"), "session");
     let mut other = core(&pgben()).unwrap();
     drain(&mut other);
-    other.message(T0, &session.4);
+    other.report(T0, Report::Message, 0, &session.4).unwrap();
     assert!(
         other.is_authenticated(),
         "the other tab did not take the session"
     );
     // A refresh request carries the refresh token in its JSON body.
-    c.start(T0 + 1.0, Flow::Refresh, 2);
+    c.start(T0 + 1.0, Method::Refresh, 2, None);
     let effects = drain(&mut c);
     let lock = effects
         .iter()
         .find(|e| e.0 == EffectKind::LockExclusive)
         .unwrap();
-    c.op_done(T0 + 1.0, lock.1, OpDone::LockGranted).unwrap();
+    c.report(T0 + 1.0, Report::LockGranted, lock.1, &JsValue::UNDEFINED)
+        .unwrap();
     let query = drain(&mut c)
         .into_iter()
         .find(|e| e.0 == EffectKind::Query)
         .unwrap();
     let snapshot = object(&[("held", Array::new().into())]);
-    c.locks_held(T0 + 1.0, query.1, &snapshot).unwrap();
+    c.report(T0 + 1.0, Report::LocksHeld, query.1, &snapshot)
+        .unwrap();
     let effects = drain(&mut c);
     let (_, _, _, _, request) = effects.iter().find(|e| e.0 == EffectKind::Request).unwrap();
     let request: web_sys::Request = request.clone().dyn_into().unwrap();
@@ -174,7 +181,7 @@ fn the_channel_opens_with_the_origin_s_name_and_a_login_request_is_a_request() {
 fn an_error_answer_s_body_rides_along_as_details_for_a_locked_account() {
     let mut c = core(&pgben()).unwrap();
     drain(&mut c);
-    c.login(T0, 1, Some("{}".into()));
+    c.start(T0, Method::Login, 1, Some("{}".into()));
     let op = drain(&mut c)
         .into_iter()
         .find(|e| e.0 == EffectKind::Request)
@@ -275,7 +282,7 @@ fn bodies_are_read_within_the_cap_and_json_parse_s_failures_say_nothing() {
     assert!(!Core::reads_body(Some("65537".into())));
     let mut c = core(&pgben()).unwrap();
     drain(&mut c);
-    c.login(T0, 1, Some("{}".into()));
+    c.start(T0, Method::Login, 1, Some("{}".into()));
     let op = drain(&mut c)
         .into_iter()
         .find(|e| e.0 == EffectKind::Request)
@@ -290,10 +297,10 @@ fn bodies_are_read_within_the_cap_and_json_parse_s_failures_say_nothing() {
         .unwrap();
     assert_eq!(get(&error, "code"), "malformed_response");
     // A message that is not an object, and one with a bad version: ignored.
-    c.message(T0, &text("session"));
+    c.report(T0, Report::Message, 0, &text("session")).unwrap();
     let forged =
         JSON::parse(r#"{"type":"session","access":"x","lineage":-1,"counter":0,"receivedAt":1}"#)
             .unwrap();
-    c.message(T0, &forged);
+    c.report(T0, Report::Message, 0, &forged).unwrap();
     assert!(!c.is_authenticated());
 }

@@ -43,7 +43,7 @@ pub enum EffectKind {
     /// Reject caller [`Core::id`]'s promise with its call's `fetch` failure (an `AbortError`
     /// as it is, else `network` with the failure as `cause`).
     FetchFailed,
-    /// Arm the one renewal timer to fire in [`Core::number`] ms; then [`Core::wake`].
+    /// Arm the one renewal timer to fire in [`Core::number`] ms; then report [`Report::Resumed`].
     ArmTimer,
     /// Disarm the renewal timer.
     DisarmTimer,
@@ -55,55 +55,60 @@ pub enum EffectKind {
     OpenChannel,
     /// Close the channel.
     CloseChannel,
-    /// Request the exclusive Web Lock [`Core::text`] as op [`Core::id`]; report with
-    /// [`Core::op_done`]; hold it until released.
+    /// Request the exclusive Web Lock [`Core::text`] as op [`Core::id`]; report
+    /// [`Report::LockGranted`] or [`Report::LockFailed`]; hold it until released.
     LockExclusive,
     /// The same, in shared mode.
     LockShared,
     /// Release the lock of op [`Core::id`], or drop its request; report nothing more of it.
     Release,
-    /// Query the held Web Locks as op [`Core::id`]; report with [`Core::locks_held`].
+    /// Query the held Web Locks as op [`Core::id`]; report [`Report::LocksHeld`].
     Query,
-    /// Wait [`Core::number`] ms as op [`Core::id`]; report with [`Core::op_done`].
+    /// Wait [`Core::number`] ms as op [`Core::id`]; report [`Report::Slept`].
     Sleep,
     /// Send the page to `loginUrl` [`Core::text`] (see [`redirect_target`]).
     Redirect,
 }
 
-/// Why the page woke the client (see [`Core::wake`]).
+/// An `AuthClient` method the app called (see [`Core::start`]).
 #[wasm_bindgen]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wake {
-    /// The timer fired, or `focus`, `pageshow`, `visibilitychange`.
-    Resumed,
-    /// `online`.
-    Online,
-    /// `pagehide`.
-    Hidden,
-}
-
-/// A promise-returning method of `AuthClient` that takes no argument.
-#[wasm_bindgen]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
+pub enum Method {
+    /// `login(credentials)`.
+    Login,
     /// `restore()`.
     Restore,
     /// `refresh()`.
     Refresh,
     /// `logout()`.
     Logout,
+    /// `free()`, first half: the session ends without events; the effects that follow let go
+    /// of the channel, the locks and the timer. No caller.
+    Free,
 }
 
-/// How an op ended (see [`Core::op_done`]).
+/// What the page or an effect reports (see [`Core::report`]).
 #[wasm_bindgen]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpDone {
-    /// The Web Lock was granted.
+pub enum Report {
+    /// The renewal timer fired, or the page woke: `focus`, `pageshow`, `visibilitychange`.
+    Resumed,
+    /// `online`.
+    Online,
+    /// `pagehide`.
+    Hidden,
+    /// The Web Lock of the op was granted.
     LockGranted,
-    /// The lock request failed, or the lock was taken away.
+    /// The lock request of the op failed, or the lock was taken away.
     LockFailed,
-    /// The sleep is over.
+    /// The sleep of the op is over.
     Slept,
+    /// `navigator.locks.query()` answered the op's query: the value is its snapshot
+    /// (`undefined` when it failed); the names of its `held` locks are read.
+    LocksHeld,
+    /// A message event's `data` from the channel: the value. Untrusted: a malformed one changes
+    /// nothing (DESIGN rule 11).
+    Message,
 }
 
 /// How a call's attempt came back (see [`Core::call_answered`]).
@@ -204,38 +209,60 @@ impl Core {
         self.fetch.clone()
     }
 
-    /// `login(credentials)` for `caller`: `credentials` is `JSON.stringify(credentials)`
-    /// (`undefined` when it is not serializable).
-    pub fn login(&mut self, now: f64, caller: u32, credentials: Option<String>) {
-        self.client.login(now as u64, Caller(caller), credentials);
-    }
-
-    /// `restore()`, `refresh()` or `logout()` for `caller`.
-    pub fn start(&mut self, now: f64, flow: Flow, caller: u32) {
+    /// The app called `method` of its `AuthClient`; the promise it got back is `caller`'s.
+    /// `credentials`: for [`Method::Login`], `JSON.stringify(credentials)` (`undefined` when it
+    /// is not serializable); ignored otherwise.
+    pub fn start(&mut self, now: f64, method: Method, caller: u32, credentials: Option<String>) {
         let (now, caller) = (now as u64, Caller(caller));
-        match flow {
-            Flow::Restore => self.client.restore(now, caller),
-            Flow::Refresh => self.client.refresh(now, caller),
-            Flow::Logout => self.client.logout(now, caller),
+        match method {
+            Method::Login => self.client.login(now, caller, credentials),
+            Method::Restore => self.client.restore(now, caller),
+            Method::Refresh => self.client.refresh(now, caller),
+            Method::Logout => self.client.logout(now, caller),
+            Method::Free => self.client.shut_down(now),
         }
     }
 
-    /// `free()`, first half: the session ends without events; the effects that follow let go
-    /// of the channel, the locks and the timer.
-    #[wasm_bindgen(js_name = shutDown)]
-    pub fn shut_down(&mut self, now: f64) {
-        self.client.shut_down(now as u64);
-    }
-
-    /// The timer fired, or the page woke (`focus`, `pageshow`, `visibilitychange`, `online`)
-    /// or hid (`pagehide`).
-    pub fn wake(&mut self, now: f64, why: Wake) {
-        let why = match why {
-            Wake::Resumed => client::Wake::Resumed,
-            Wake::Online => client::Wake::Online,
-            Wake::Hidden => client::Wake::Hidden,
+    /// The page or an effect reports `what`: a wake-up, or how op `op` ended; `value` is the
+    /// lock snapshot or the channel message ([`Report`]), `undefined` otherwise.
+    ///
+    /// Throws when the core never asked for this report (an edge defect); a malformed channel
+    /// message is ignored, by design.
+    pub fn report(
+        &mut self,
+        now: f64,
+        what: Report,
+        op: u32,
+        value: &JsValue,
+    ) -> Result<(), JsValue> {
+        let (now, op) = (now as u64, Op(op));
+        let wake = match what {
+            Report::Resumed => Some(client::Wake::Resumed),
+            Report::Online => Some(client::Wake::Online),
+            Report::Hidden => Some(client::Wake::Hidden),
+            _ => None,
         };
-        self.client.wake(now as u64, why);
+        if let Some(why) = wake {
+            self.client.wake(now, why);
+            return Ok(());
+        }
+        let result = match what {
+            Report::Resumed | Report::Online | Report::Hidden => Ok(()),
+            Report::LockGranted => self.client.lock_granted(now, op),
+            Report::LockFailed => self.client.lock_failed(now, op),
+            Report::Slept => self.client.slept(now, op),
+            Report::LocksHeld => {
+                let names = values::held_lock_names(value);
+                self.client
+                    .locks_held(now, op, names.iter().map(String::as_str))
+            }
+            Report::Message => {
+                // A malformed message is refused by the core and ignored here, by design.
+                let _ = self.client.message(now, values::wire_of(value));
+                Ok(())
+            }
+        };
+        result.map_err(input_error)
     }
 
     /// Whether a request to the absolute `url` may carry the bearer (DESIGN rule 4).
@@ -354,38 +381,6 @@ impl Core {
         self.client
             .answered(now, Op(op), answer)
             .map_err(input_error)
-    }
-
-    /// Op `op` ended: a lock granted or failed, a sleep over.
-    ///
-    /// Throws when the core never asked for it (an edge defect).
-    #[wasm_bindgen(js_name = opDone)]
-    pub fn op_done(&mut self, now: f64, op: u32, done: OpDone) -> Result<(), JsValue> {
-        let (now, op) = (now as u64, Op(op));
-        let result = match done {
-            OpDone::LockGranted => self.client.lock_granted(now, op),
-            OpDone::LockFailed => self.client.lock_failed(now, op),
-            OpDone::Slept => self.client.slept(now, op),
-        };
-        result.map_err(input_error)
-    }
-
-    /// `navigator.locks.query()` answered the query `op` with `snapshot` (`undefined` when it
-    /// failed): the names of its `held` locks are read.
-    #[wasm_bindgen(js_name = locksHeld)]
-    pub fn locks_held(&mut self, now: f64, op: u32, snapshot: &JsValue) -> Result<(), JsValue> {
-        let names = values::held_lock_names(snapshot);
-        let names = names.iter().map(String::as_str);
-        self.client
-            .locks_held(now as u64, Op(op), names)
-            .map_err(input_error)
-    }
-
-    /// A message event's `data` from the channel. Untrusted: a malformed one changes nothing
-    /// (DESIGN rule 11).
-    pub fn message(&mut self, now: f64, data: &JsValue) {
-        // A malformed message is refused by the core and ignored here, by design.
-        let _ = self.client.message(now as u64, values::wire_of(data));
     }
 
     /// Whether a session is held.

@@ -126,10 +126,9 @@ impl OriginAllowlist {
         Ok(OriginAllowlist(origins))
     }
 
-    /// The allowlist that allows nothing: only a placeholder while a configuration is parsed
-    /// (`Config::parse` replaces it before the configuration is handed out).
-    pub(crate) fn empty() -> Self {
-        OriginAllowlist(Vec::new())
+    /// The allowlist of one origin (the default: `baseUrl`'s).
+    pub fn of(origin: Origin) -> Self {
+        OriginAllowlist(alloc::vec![origin])
     }
 
     /// Whether a request to `origin` (the browser's serialized `URL.origin` of the resolved

@@ -6,10 +6,11 @@
 //! as a [`Value`]; [`read`] does everything else: which types a key accepts, unknown keys, the
 //! defaults that depend on where the client runs ([`Environment`]), then [`Config::parse`]'s
 //! checks of the values.
-use alloc::{string::String, vec, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 use super::{Config, RawConfig, Setting};
 use crate::core::error::AuthError;
+use core::slice;
 
 /// One key of the JavaScript configuration object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,11 +254,11 @@ pub fn read(
         )
     };
     let base_url = match (value(Key::BaseUrl), &env.origin) {
-        (Value::Text(base), Some(_)) => Some(
-            resolve(base).ok_or_else(|| AuthError::invalid_config("baseUrl", "must be a URL"))?,
-        ),
-        (Value::Text(base), None) => Some(resolve(base).ok_or_else(no_location)?),
-        (Value::Undefined | Value::Null, Some(origin)) => Some(origin.clone()),
+        (Value::Text(base), Some(_)) => {
+            resolve(base).ok_or_else(|| AuthError::invalid_config("baseUrl", "must be a URL"))?
+        }
+        (Value::Text(base), None) => resolve(base).ok_or_else(no_location)?,
+        (Value::Undefined | Value::Null, Some(origin)) => origin.clone(),
         (Value::Undefined | Value::Null, None) => return Err(no_location()),
         (_, _) => return Err(Key::BaseUrl.wrong_type()),
     };
@@ -266,78 +267,94 @@ pub fn read(
             return Err(key.wrong_type());
         }
     }
-    let mut raw = RawConfig {
-        base_url,
-        ..RawConfig::default()
-    };
-    for (key, value) in Key::ALL.into_iter().zip(values) {
-        raw.set(key, value);
-    }
+    let mut values = values;
     // Without a document (Node.js, workers) there are no tabs: each client keeps to itself
     // unless told otherwise.
-    if !env.document {
-        raw.cross_tab = raw.cross_tab.or(Some(false));
+    let cross_tab = &mut values[Key::CrossTab as usize];
+    if !env.document && cross_tab.flag().is_none() {
+        *cross_tab = Value::Bool(false);
     }
-    Config::parse(raw)
+    Config::from_values(&values, &base_url)
 }
 
-impl RawConfig {
-    /// Sets the field of `key` from a value of a type the key accepts ([`read`] checked it);
-    /// `undefined` and `null` leave the default, except for the keys where `null` is "off".
-    fn set(&mut self, key: Key, value: Value) {
-        let text = |value: Value| match value {
+impl Value {
+    /// A string.
+    pub(super) fn text(&self) -> Option<&str> {
+        match self {
             Value::Text(text) => Some(text),
             _ => None,
-        };
-        match key {
-            // Resolved against the location by `read`.
-            Key::BaseUrl | Key::Fetch => {}
-            Key::LoginPath => self.login_path = text(value),
-            Key::RefreshPath => self.refresh_path = text(value),
-            Key::RefreshMethod => self.refresh_method = text(value),
-            Key::RefreshCredential => self.refresh_credential = text(value),
-            Key::RefreshBodyField => self.refresh_body_field = text(value),
-            Key::LogoutPath => self.logout_path = text(value),
-            Key::ErrorCodePath => self.error_code_path = text(value),
-            Key::AccessTokenPath => self.access_token_path = texts(value),
-            Key::RefreshTokenPath => self.refresh_token_path = texts(value),
-            Key::ExpiresInPath => self.expires_in_path = texts(value),
-            Key::ExpiredErrorCodes => self.expired_error_codes = texts(value),
-            Key::AllowedOrigins => self.allowed_origins = texts(value),
-            Key::RefreshLeadSeconds => self.refresh_lead_seconds = number(value),
-            Key::MaxRetries => self.max_retries = number(value),
-            Key::LoginUrl => self.login_url = setting(value, text),
-            Key::IdleTimeoutSeconds => self.idle_timeout_seconds = setting(value, number),
-            Key::CrossTab => {
-                if let Value::Bool(b) = value {
-                    self.cross_tab = Some(b);
-                }
-            }
+        }
+    }
+
+    /// A list of strings; a string alone is a list of one (a dot path on its own).
+    pub(super) fn list(&self) -> Option<&[String]> {
+        match self {
+            Value::Text(one) => Some(slice::from_ref(one)),
+            Value::Texts(list) => Some(list),
+            _ => None,
+        }
+    }
+
+    /// A number.
+    pub(super) fn number(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// A boolean.
+    pub(super) fn flag(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
         }
     }
 }
 
-/// A list: a string is a one-element list (a dot path on its own).
-fn texts(value: Value) -> Option<Vec<String>> {
-    match value {
-        Value::Text(one) => Some(vec![one]),
-        Value::Texts(list) => Some(list),
-        _ => None,
-    }
-}
-
-fn number(value: Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => Some(n),
-        _ => None,
-    }
-}
-
-/// A key where `null` is "off": `undefined` the default, `null` off, else the value.
-fn setting<T>(value: Value, of: impl FnOnce(Value) -> Option<T>) -> Setting<T> {
-    match value {
-        Value::Null => Setting::Off,
-        other => of(other).map_or(Setting::Default, Setting::To),
+impl RawConfig {
+    /// The configuration as the values [`read`] would have read from JavaScript: each given
+    /// field its value, `null` for a [`Setting::Off`], `undefined` for the rest.
+    pub(super) fn into_values(self) -> Values {
+        let text = |v: Option<String>| v.map_or(Value::Undefined, Value::Text);
+        let texts = |v: Option<Vec<String>>| v.map_or(Value::Undefined, Value::Texts);
+        let number = |v: Option<f64>| v.map_or(Value::Undefined, Value::Number);
+        let setting = |v: Setting<Value>| match v {
+            Setting::Default => Value::Undefined,
+            Setting::Off => Value::Null,
+            Setting::To(value) => value,
+        };
+        let login_url = match self.login_url {
+            Setting::To(url) => Setting::To(Value::Text(url)),
+            Setting::Off => Setting::Off,
+            Setting::Default => Setting::Default,
+        };
+        let idle = match self.idle_timeout_seconds {
+            Setting::To(s) => Setting::To(Value::Number(s)),
+            Setting::Off => Setting::Off,
+            Setting::Default => Setting::Default,
+        };
+        [
+            text(self.base_url),
+            text(self.login_path),
+            text(self.refresh_path),
+            text(self.refresh_method),
+            text(self.refresh_credential),
+            text(self.refresh_body_field),
+            text(self.logout_path),
+            texts(self.access_token_path),
+            texts(self.refresh_token_path),
+            texts(self.expires_in_path),
+            text(self.error_code_path),
+            texts(self.expired_error_codes),
+            number(self.refresh_lead_seconds),
+            number(self.max_retries),
+            texts(self.allowed_origins),
+            setting(login_url),
+            setting(idle),
+            self.cross_tab.map_or(Value::Undefined, Value::Bool),
+            Value::Undefined,
+        ]
     }
 }
 

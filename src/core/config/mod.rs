@@ -169,21 +169,33 @@ pub struct DotPath(Vec<String>);
 impl DotPath {
     /// Parses `a.b.c`; errors on an empty path or an empty segment.
     pub fn parse(text: &str) -> Result<DotPath, &'static str> {
-        // Cut at each `.` byte: it is ASCII, so every cut falls between UTF-8 characters (and
-        // the loop is smaller wasm than `str::split`).
+        DotPath::check(text).map(|()| DotPath::split(text))
+    }
+
+    /// Whether `text` is a dot path: no empty segment (nor an empty path).
+    fn check(text: &str) -> Result<(), &'static str> {
+        let bytes = text.as_bytes();
+        let bad = bytes.first().is_none_or(|b| *b == b'.')
+            || bytes.last() == Some(&b'.')
+            || bytes.windows(2).any(|w| w == b"..");
+        match bad {
+            true => Err("paths are dot-separated field names, like \"tokens.accessToken\""),
+            false => Ok(()),
+        }
+    }
+
+    /// `text` cut at each `.` byte: it is ASCII, so every cut falls between UTF-8 characters
+    /// (and the loop is smaller wasm than `str::split`).
+    fn split(text: &str) -> DotPath {
         let mut segments = Vec::new();
         let mut start = 0;
         for end in 0..=text.len() {
-            if end == text.len() || text.as_bytes()[end] == b'.' {
-                let segment = text.get(start..end).unwrap_or_default();
-                if segment.is_empty() {
-                    return Err("paths are dot-separated field names, like \"tokens.accessToken\"");
-                }
-                segments.push(segment.to_owned());
+            if end == text.len() || text.as_bytes().get(end) == Some(&b'.') {
+                segments.push(text.get(start..end).unwrap_or_default().to_owned());
                 start = end + 1;
             }
         }
-        Ok(DotPath(segments))
+        DotPath(segments)
     }
 
     /// The field names, outermost first.
@@ -258,47 +270,36 @@ impl Config {
     /// `maxRetries` that is not an integer from 0 to 5; an `allowedOrigins` entry that is not an
     /// origin, or an empty list.
     pub fn parse(raw: RawConfig) -> Result<Config, AuthError> {
-        Config::check(raw).map_err(|(key, why)| AuthError::invalid_config(key, why))
+        let base_url = raw.base_url.clone();
+        let values = raw.into_values();
+        match base_url {
+            Some(base_url) => Config::from_values(&values, &base_url),
+            None => Err(AuthError::invalid_config("baseUrl", "is required")),
+        }
     }
 
-    /// [`Config::parse`], its refusal as the key and the reason: the `AuthError` is built in one
-    /// place, which keeps each early return small (see BENCHMARKS.md, size).
-    fn check(mut raw: RawConfig) -> Result<Config, Refusal> {
-        // Built field by field with `mem::take` out of `raw`, rather than as one struct literal
-        // of fallible fields: every early return then drops two whole values instead of its own
-        // set of fields, which keeps the constructor's wasm small (see BENCHMARKS.md, size).
-        use core::mem::take;
-        let login_path = non_empty(take(&mut raw.login_path), "loginPath")?
+    /// [`Config::parse`] of the values [`keys::read`] read, each of a type its key takes, with
+    /// `base_url` already absolute. The values are only looked at: the configuration owns
+    /// copies of what it keeps, and a refusal drops nothing of them (see BENCHMARKS.md, size).
+    pub(crate) fn from_values(values: &keys::Values, base_url: &str) -> Result<Config, AuthError> {
+        Config::check(values, base_url).map_err(|(key, why)| AuthError::invalid_config(key, why))
+    }
+
+    /// [`Config::from_values`], its refusal as the key and the reason, in the order of
+    /// [`Key::ALL`] (the endpoints' origins, which depend on `allowedOrigins`, last): the
+    /// `AuthError` is built in one place, which keeps each early return small.
+    fn check(values: &keys::Values, base: &str) -> Result<Config, Refusal> {
+        let at = |key: Key| &values[key as usize];
+        let login_path = non_empty(at(Key::LoginPath).text(), "loginPath")?
             .ok_or(("loginPath", "is required"))?;
-        let base = take(&mut raw.base_url).ok_or(("baseUrl", "is required"))?;
-        let mut config = Config {
-            base_url: without_trailing_slashes(&base).to_owned(),
-            login_path,
-            refresh_path: None,
-            refresh_method: RefreshMethod::Post,
-            refresh_credential: RefreshCredential::Body,
-            refresh_body_field: String::new(),
-            logout_path: None,
-            access_token_path: Vec::new(),
-            refresh_token_path: Vec::new(),
-            expires_in_path: Vec::new(),
-            error_code_path: DotPath(Vec::new()),
-            expired_error_codes: ExpiredCodes::Any,
-            refresh_lead_ms: 60_000,
-            max_retries: 1,
-            allowed_origins: OriginAllowlist::empty(),
-            login_url: None,
-            idle_timeout_ms: None,
-            cross_tab: raw.cross_tab.unwrap_or(true),
-        };
-        config.refresh_path = non_empty(take(&mut raw.refresh_path), "refreshPath")?;
-        config.refresh_method = match raw.refresh_method.as_deref() {
+        let refresh_path = non_empty(at(Key::RefreshPath).text(), "refreshPath")?;
+        let refresh_method = match at(Key::RefreshMethod).text() {
             None => RefreshMethod::Post,
             Some(m) if m.eq_ignore_ascii_case("POST") => RefreshMethod::Post,
             Some(m) if m.eq_ignore_ascii_case("GET") => RefreshMethod::Get,
             Some(_) => return Err(("refreshMethod", "must be \"POST\" or \"GET\"")),
         };
-        config.refresh_credential = match raw.refresh_credential.as_deref() {
+        let refresh_credential = match at(Key::RefreshCredential).text() {
             None | Some("body") => RefreshCredential::Body,
             Some("bearer") => RefreshCredential::Bearer,
             Some("cookie") => RefreshCredential::Cookie,
@@ -310,36 +311,89 @@ impl Config {
                 ))
             }
         };
-        if config.refresh_path.is_none()
-            && matches!(
-                config.refresh_credential,
-                RefreshCredential::Bearer | RefreshCredential::Cookie
-            )
-        {
+        let needs_path = matches!(
+            refresh_credential,
+            RefreshCredential::Bearer | RefreshCredential::Cookie
+        );
+        if refresh_path.is_none() && needs_path {
             return Err((
                 "refreshPath",
                 "is required when refreshCredential is \"bearer\" or \"cookie\"",
             ));
         }
-        config.refresh_body_field =
-            non_empty(take(&mut raw.refresh_body_field), "refreshBodyField")?
-                .unwrap_or_else(|| "refreshToken".into());
-        let mut origins = Vec::new();
-        match &raw.allowed_origins {
+        let refresh_body_field = non_empty(at(Key::RefreshBodyField).text(), "refreshBodyField")?
+            .unwrap_or("refreshToken");
+        let logout_path = non_empty(at(Key::LogoutPath).text(), "logoutPath")?;
+        const ACCESS: &[&str] = &["accessToken", "access_token", "token", "tokens.accessToken"];
+        const REFRESH: &[&str] = &["refreshToken", "refresh_token", "tokens.refreshToken"];
+        const EXPIRES_IN: &[&str] = &["expiresIn", "expires_in"];
+        let error_code_path = at(Key::ErrorCodePath).text().unwrap_or("errorCode");
+        // The dot paths are checked before any is kept, so that no refusal drops a list.
+        check_paths(at(Key::AccessTokenPath).list(), "accessTokenPath")?;
+        check_paths(at(Key::RefreshTokenPath).list(), "refreshTokenPath")?;
+        check_paths(at(Key::ExpiresInPath).list(), "expiresInPath")?;
+        DotPath::check(error_code_path).map_err(|why| ("errorCodePath", why))?;
+        let refresh_lead_ms =
+            seconds_ms(at(Key::RefreshLeadSeconds).number(), "refreshLeadSeconds")?
+                .unwrap_or(60_000);
+        let max_retries = match at(Key::MaxRetries).number() {
+            None => 1,
+            // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
+            Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
+            Some(_) => return Err(("maxRetries", "must be an integer from 0 to 5")),
+        };
+        let login_url = match at(Key::LoginUrl) {
+            Value::Null => None,
+            value => Some(non_empty(value.text(), "loginUrl")?.unwrap_or("/login")),
+        };
+        let idle_timeout_ms = match at(Key::IdleTimeoutSeconds).number() {
+            Some(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
+            Some(_) => {
+                return Err((
+                    "idleTimeoutSeconds",
+                    "must be a positive number of seconds or null",
+                ))
+            }
+            None => None,
+        };
+        let allowed_origins = match at(Key::AllowedOrigins).list() {
             Some(list) => {
-                // Plain loops rather than `collect::<Result<…>>` here and in `dot_paths`: the
+                // Plain loops rather than `collect::<Result<…>>` here and in `paths`: the
                 // adapter costs more wasm than the loop (see BENCHMARKS.md, size).
+                let mut origins = Vec::new();
                 for text in list {
                     origins.push(Origin::parse(text).map_err(|why| ("allowedOrigins", why))?);
                 }
+                OriginAllowlist::new(origins).map_err(|why| ("allowedOrigins", why))?
             }
-            None => origins.push(
-                Origin::of_url(&base).map_err(|_| ("baseUrl", "must be an http or https URL"))?,
+            None => OriginAllowlist::of(
+                Origin::of_url(base).map_err(|_| ("baseUrl", "must be an http or https URL"))?,
             ),
-        }
-        config.allowed_origins =
-            OriginAllowlist::new(origins).map_err(|why| ("allowedOrigins", why))?;
-        config.logout_path = non_empty(take(&mut raw.logout_path), "logoutPath")?;
+        };
+        let config = Config {
+            base_url: without_trailing_slashes(base).to_owned(),
+            login_path: login_path.to_owned(),
+            refresh_path: refresh_path.map(str::to_owned),
+            refresh_method,
+            refresh_credential,
+            refresh_body_field: refresh_body_field.to_owned(),
+            logout_path: logout_path.map(str::to_owned),
+            access_token_path: paths(at(Key::AccessTokenPath).list(), ACCESS),
+            refresh_token_path: paths(at(Key::RefreshTokenPath).list(), REFRESH),
+            expires_in_path: paths(at(Key::ExpiresInPath).list(), EXPIRES_IN),
+            error_code_path: DotPath::split(error_code_path),
+            expired_error_codes: match at(Key::ExpiredErrorCodes).list() {
+                None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
+                Some([]) => ExpiredCodes::Any,
+                Some(codes) => ExpiredCodes::Codes(codes.to_vec()),
+            },
+            refresh_lead_ms,
+            max_retries,
+            allowed_origins,
+            login_url: login_url.map(str::to_owned),
+            idle_timeout_ms,
+            cross_tab: at(Key::CrossTab).flag().unwrap_or(true),
+        };
         // The credentials, the refresh token and the bearer go to these endpoints: each must be
         // on an allowed origin. An absolute endpoint elsewhere, or one the origin parser cannot
         // read exactly (user info such as `http://api@evil.example/login`), is refused.
@@ -350,64 +404,19 @@ impl Config {
         ];
         for (key, path) in endpoints {
             let Some(path) = path else { continue };
-            let url = config.endpoint(path);
-            let allowed =
-                Origin::of_url(&url).is_ok_and(|o| config.allowed_origins.allows(o.as_str()));
-            if !allowed {
+            if !config.allows_endpoint(&config.endpoint(path)) {
                 return Err((
                     key,
                     "must resolve to an allowed origin (see allowedOrigins)",
                 ));
             }
         }
-        config.access_token_path = dot_paths(
-            raw.access_token_path.as_deref(),
-            &["accessToken", "access_token", "token", "tokens.accessToken"],
-            "accessTokenPath",
-        )?;
-        config.refresh_token_path = dot_paths(
-            raw.refresh_token_path.as_deref(),
-            &["refreshToken", "refresh_token", "tokens.refreshToken"],
-            "refreshTokenPath",
-        )?;
-        config.expires_in_path = dot_paths(
-            raw.expires_in_path.as_deref(),
-            &["expiresIn", "expires_in"],
-            "expiresInPath",
-        )?;
-        config.error_code_path =
-            DotPath::parse(raw.error_code_path.as_deref().unwrap_or("errorCode"))
-                .map_err(|why| ("errorCodePath", why))?;
-        config.expired_error_codes = match take(&mut raw.expired_error_codes) {
-            None => ExpiredCodes::Codes(vec!["AUTH_006".into()]),
-            Some(codes) if codes.is_empty() => ExpiredCodes::Any,
-            Some(codes) => ExpiredCodes::Codes(codes),
-        };
-        if let Some(ms) = seconds_ms(raw.refresh_lead_seconds, "refreshLeadSeconds")? {
-            config.refresh_lead_ms = ms;
-        }
-        config.max_retries = match raw.max_retries {
-            None => 1,
-            // A whole number: the round trip through u32 is exact (no `f64::fract` in core).
-            Some(n) if n as u32 as f64 == n && (0.0..=MAX_RETRIES_LIMIT).contains(&n) => n as u32,
-            Some(_) => return Err(("maxRetries", "must be an integer from 0 to 5")),
-        };
-        config.login_url = match take(&mut raw.login_url) {
-            Setting::Default => Some("/login".into()),
-            Setting::Off => None,
-            Setting::To(url) => non_empty(Some(url), "loginUrl")?,
-        };
-        config.idle_timeout_ms = match raw.idle_timeout_seconds {
-            Setting::To(s) if s > 0.0 => seconds_ms(Some(s), "idleTimeoutSeconds")?,
-            Setting::To(_) => {
-                return Err((
-                    "idleTimeoutSeconds",
-                    "must be a positive number of seconds or null",
-                ))
-            }
-            Setting::Default | Setting::Off => None,
-        };
         Ok(config)
+    }
+
+    /// Whether the absolute `url` is on an allowed origin (as the origin parser reads it).
+    pub(crate) fn allows_endpoint(&self, url: &str) -> bool {
+        Origin::of_url(url).is_ok_and(|o| self.allowed_origins.allows(o.as_str()))
     }
 
     /// The absolute URL of an endpoint: an absolute `http(s)://` path is used as is; otherwise
@@ -509,37 +518,44 @@ fn without_trailing_slashes(url: &str) -> &str {
 /// Why a configuration was refused: the key at fault and the reason.
 type Refusal = (&'static str, &'static str);
 
-fn non_empty(value: Option<String>, key: &'static str) -> Result<Option<String>, Refusal> {
+fn non_empty<'a>(value: Option<&'a str>, key: &'static str) -> Result<Option<&'a str>, Refusal> {
     match value {
         Some(v) if v.trim_ascii().is_empty() => Err((key, "must not be empty")),
         other => Ok(other),
     }
 }
 
-fn dot_paths(
-    value: Option<&[String]>,
-    default: &[&str],
-    key: &'static str,
-) -> Result<Vec<DotPath>, Refusal> {
-    let mut paths = Vec::new();
-    let mut add = |text: &str| -> Result<(), Refusal> {
-        paths.push(DotPath::parse(text).map_err(|why| (key, why))?);
-        Ok(())
-    };
-    match value {
-        None => {
-            for text in default {
-                add(text)?;
-            }
-        }
-        Some([]) => return Err((key, "must name at least one path")),
+/// Checks a dot-path key's list (a string alone is a list of one): at least one path, each
+/// well-formed.
+fn check_paths(list: Option<&[String]>, key: &'static str) -> Result<(), Refusal> {
+    match list {
+        None => Ok(()),
+        Some([]) => Err((key, "must name at least one path")),
         Some(list) => {
             for text in list {
-                add(text)?;
+                DotPath::check(text).map_err(|why| (key, why))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A dot-path key's paths, checked by [`check_paths`]: the list given, or `default`.
+fn paths(list: Option<&[String]>, default: &[&str]) -> Vec<DotPath> {
+    let mut paths = Vec::new();
+    match list {
+        Some(list) => {
+            for text in list {
+                paths.push(DotPath::split(text));
+            }
+        }
+        None => {
+            for text in default {
+                paths.push(DotPath::split(text));
             }
         }
     }
-    Ok(paths)
+    paths
 }
 
 fn seconds_ms(value: Option<f64>, key: &'static str) -> Result<Option<u64>, Refusal> {
@@ -950,6 +966,34 @@ mod serde_tests {
             .contains("maxRetries: must be an integer from 0 to 5"));
         let missing = from_json(r#"{"loginPath": "/l"}"#);
         assert!(missing.unwrap_err().contains("baseUrl: is required"));
+    }
+
+    #[test]
+    fn each_raw_field_is_the_value_of_the_key_of_its_name() {
+        // One key at a time, given a value of its own type by its JavaScript name: the values
+        // the core checks hold it at that key's place, and nowhere else.
+        for key in Key::ALL {
+            let value = match key {
+                Key::Fetch => continue,
+                Key::AccessTokenPath
+                | Key::RefreshTokenPath
+                | Key::ExpiresInPath
+                | Key::ExpiredErrorCodes
+                | Key::AllowedOrigins => serde_json::json!(["x"]),
+                Key::RefreshLeadSeconds | Key::MaxRetries | Key::IdleTimeoutSeconds => {
+                    serde_json::json!(1)
+                }
+                Key::CrossTab => serde_json::json!(true),
+                _ => serde_json::json!("x"),
+            };
+            let raw: RawConfig =
+                serde_json::from_value(serde_json::json!({ key.name(): value })).unwrap();
+            let values = raw.into_values();
+            for other in Key::ALL {
+                let given = values[other as usize] != Value::Undefined;
+                assert_eq!(given, other == key, "{:?} set by {}", other, key.name());
+            }
+        }
     }
 
     #[test]
