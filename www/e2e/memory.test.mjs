@@ -74,4 +74,38 @@ describe("memory only", () => {
     });
     assertNoToken(surface, tokens, "a property of the AuthClient");
   });
+
+  test("once dropped, no token, refresh token or password is left in the wasm memory; what the session holds is", { timeout: 20_000 }, async () => {
+    const { page, tokenTexts } = await env.newPage();
+    /**
+     * Which of `texts` the package's wasm memory holds: their last 16 bytes, byte for byte (a
+     * freed block's first bytes are overwritten by the allocator's own bookkeeping, so a whole
+     * text could be missed where its end is still there).
+     */
+    const inMemory = (texts) =>
+      page.evaluate((texts) => {
+        const memory = window.authfetchMemory;
+        if (!(memory instanceof WebAssembly.Memory)) throw new Error("test.html did not catch the package's wasm memory");
+        const bytes = new TextDecoder("latin1").decode(new Uint8Array(memory.buffer));
+        return texts.filter((t) => bytes.includes(t.slice(-16)));
+      }, texts);
+
+    await page.evaluate((credentials) => e2e.client().login(credentials), MARIA);
+    // A call makes the bearer's header value, in the wasm memory, then hands it to JavaScript.
+    assert.equal((await page.evaluate(() => e2e.call("/v1/cidadao/me"))).status, 200);
+    const first = await tokenTexts();
+    assert.equal(first.length, 2, `expected an access and a refresh token, got ${first.length}`);
+    assert.deepEqual((await inMemory(first)).sort(), [...first].sort(), "the session's tokens are not where the scan looks");
+
+    const refreshed = await page.evaluate(() => e2e.settle(auth.refresh()));
+    assert.equal(refreshed.ok, true, JSON.stringify(refreshed));
+    assert.equal((await page.evaluate(() => e2e.call("/v1/cidadao/me"))).status, 200);
+    const second = (await tokenTexts()).filter((t) => !first.includes(t));
+    assert.equal(second.length, 2);
+    assert.deepEqual(await inMemory(first), [], "a replaced token is still in the wasm memory");
+    assert.ok((await inMemory(second)).length > 0, "the held tokens are not where the scan looks");
+
+    await page.evaluate(() => auth.logout());
+    assert.deepEqual(await inMemory([...first, ...second, MARIA.senha]), [], "a dropped token or the password is still in the wasm memory");
+  });
 });
