@@ -290,14 +290,13 @@ impl Core {
         hot.map(|g| g.map(|g| g.0)).map_err(input_error)
     }
 
-    /// `Bearer <access token>` of token generation `generation`, or `undefined` when the
-    /// session holds no token of it.
-    pub fn bearer(&self, generation: u32) -> Option<String> {
-        let token = self.client.bearer(TokenGeneration(generation))?;
-        let mut value = String::with_capacity(7 + token.expose().len());
-        value.push_str("Bearer ");
-        value.push_str(token.expose());
-        Some(value)
+    /// `Bearer <access token>` of token generation `generation` (a string), or `undefined` when
+    /// the session holds no token of it.
+    pub fn bearer(&self, generation: u32) -> JsValue {
+        match self.client.bearer(TokenGeneration(generation)) {
+            Some(token) => requests::with_bearer(token, JsValue::from_str),
+            None => JsValue::UNDEFINED,
+        }
     }
 
     /// A call's attempt came back as `attempt`. `body` is the text of a 401's body (`undefined`
@@ -392,14 +391,14 @@ impl Core {
     /// When the access token expires: ms since the epoch, page clock; `undefined` when
     /// unknown or no session is held.
     #[wasm_bindgen(getter, js_name = expiresAt)]
-    pub fn expires_at(&self) -> Option<f64> {
-        self.client.session().expires_at_ms().map(|ms| ms as f64)
+    pub fn expires_at(&self) -> JsValue {
+        epoch_ms(self.client.session().expires_at_ms())
     }
 
     /// When the next proactive renewal is due: ms since the epoch; `undefined` when none is.
     #[wasm_bindgen(getter, js_name = refreshAt)]
-    pub fn refresh_at(&self) -> Option<f64> {
-        self.client.session().refresh_at_ms().map(|ms| ms as f64)
+    pub fn refresh_at(&self) -> JsValue {
+        epoch_ms(self.client.session().refresh_at_ms())
     }
 
     /// Takes the next effect the core queued: its kind, its data in the getters until the next
@@ -503,10 +502,14 @@ impl Core {
         self.effect.number
     }
 
-    /// The polled effect's name: an event type, a channel or lock name, `loginUrl`.
+    /// The polled effect's name (a string): an event type, a channel or lock name, `loginUrl`;
+    /// `undefined` for the other effects.
     #[wasm_bindgen(getter)]
-    pub fn text(&self) -> Option<String> {
-        self.effect.text.clone()
+    pub fn text(&self) -> JsValue {
+        self.effect
+            .text
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from_str)
     }
 
     /// The polled effect's JavaScript value: a `Request`, a settled value, an event detail, a
@@ -535,6 +538,11 @@ pub fn edge_error(which: EdgeError) -> js_sys::Error {
         EdgeError::BodyNotReplayable => AuthError::new(ErrorCode::BodyNotReplayable),
     };
     values::error(&error, None)
+}
+
+/// An instant in ms since the epoch as a JavaScript number, `undefined` for none.
+fn epoch_ms(ms: Option<u64>) -> JsValue {
+    ms.map_or(JsValue::UNDEFINED, |ms| JsValue::from_f64(ms as f64))
 }
 
 /// An input the core refused, as a JavaScript `Error`: the edge reported something the core

@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Url};
 
 use crate::core::client::{self, Body};
+use crate::core::token::AccessToken;
 
 /// `url` resolved against `base` by the browser's URL parser (`new URL(url, base)`), or alone
 /// without a base; `None` when the parser refuses it.
@@ -20,6 +21,15 @@ pub(super) fn resolve(url: &str, base: Option<&str>) -> Option<String> {
 /// The origin the browser's URL parser reads from the absolute `url`.
 pub(super) fn origin_of(url: &str) -> Option<String> {
     Url::new(url).ok().map(|u| u.origin())
+}
+
+/// `f("Bearer <access token>")`: the value is made in a buffer of its own, freed (and so
+/// zeroed, `src/runtime.rs`) as soon as `f` returns.
+pub(super) fn with_bearer<T>(token: &AccessToken, f: impl FnOnce(&str) -> T) -> T {
+    let mut value = String::with_capacity(7 + token.expose().len());
+    value.push_str("Bearer ");
+    value.push_str(token.expose());
+    f(&value)
 }
 
 /// The auth endpoint request as a `Request`: `Accept: application/json`, the JSON body with its
@@ -52,10 +62,7 @@ fn make(request: client::Request) -> Result<JsValue, JsValue> {
         init.set_body(&body);
     }
     if let Some(bearer) = &request.bearer {
-        let mut value = String::with_capacity(7 + bearer.expose().len());
-        value.push_str("Bearer ");
-        value.push_str(bearer.expose());
-        headers.set("Authorization", &value)?;
+        with_bearer(bearer, |value| headers.set("Authorization", value))?;
     }
     init.set_headers(&headers);
     if request.include_credentials {

@@ -184,7 +184,38 @@ pub enum Answer {
     },
 }
 
+/// What an auth endpoint's answer comes to, before the flow that asked says what it means.
+pub(crate) enum Verdict {
+    /// A 2xx answer with an access token a header can carry.
+    Granted(Grant),
+    /// A non-2xx answer, with what it said.
+    Refused(u16, ServerSaid),
+    /// A 2xx answer without a usable access token: `malformed_response`.
+    Malformed(u16, ServerSaid),
+    /// No answer at all.
+    NoAnswer,
+}
+
 impl Answer {
+    /// The answer's [`Verdict`].
+    pub(crate) fn verdict(self) -> Verdict {
+        let Answer::Status {
+            status,
+            grant,
+            server,
+        } = self
+        else {
+            return Verdict::NoAnswer;
+        };
+        if !(200..300).contains(&status) {
+            return Verdict::Refused(status, server);
+        }
+        match grant.filter(|g| g.access_token.is_header_safe()) {
+            Some(grant) => Verdict::Granted(grant),
+            None => Verdict::Malformed(status, server),
+        }
+    }
+
     /// An HTTP answer with `status`, whose body (`None`: not read, not JSON, or over
     /// [`MAX_BODY`]) is looked into with `config`'s paths. A 2xx answer's access token is the
     /// first non-empty string at `accessTokenPath`; then the refresh token at

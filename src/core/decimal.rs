@@ -5,19 +5,19 @@ use alloc::string::String;
 
 /// Appends `n` in decimal, as `n.to_string()` would.
 pub fn push(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = n;
+    // The largest power of ten not above `n`, then one digit per power, highest first: no
+    // buffer to index, so no bounds check (whose panic message would bring `core::fmt`'s
+    // tables into the wasm).
+    let mut power = 1;
+    while n / power >= 10 {
+        power *= 10;
+    }
     loop {
-        digits[len] = b'0' + (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
+        out.push(char::from(b'0' + (n / power % 10) as u8));
+        if power == 1 {
             break;
         }
-    }
-    for digit in digits.iter().take(len).rev() {
-        out.push(char::from(*digit));
+        power /= 10;
     }
 }
 

@@ -1,6 +1,6 @@
 //! `login()` and `logout()`: their requests and what their answers do.
 use super::{with_server, Body, Caller, Client, Effect, Event, OpKind, Outcome, Request};
-use crate::core::answer::Answer;
+use crate::core::answer::{Answer, Verdict};
 use crate::core::error::{AuthError, ErrorCode};
 use crate::core::session::EndReason;
 use crate::core::token::Credentials;
@@ -90,35 +90,34 @@ impl Client {
     }
 
     fn login_answered(&mut self, caller: Caller, credentials: Credentials, answer: Answer) {
-        let (status, grant, server) = match answer {
-            Answer::Failed => return self.settle(caller, Outcome::error(AuthError::no_answer())),
-            Answer::Status {
-                status,
-                grant,
-                server,
-            } => (status, grant, server),
+        let (code, status, server) = match answer.verdict() {
+            Verdict::Granted(grant) => {
+                self.session.establish(grant, Some(credentials), self.now);
+                self.tokens_changed();
+                self.repeat_session();
+                self.hold_marker();
+                self.emit(Event::Login { restored: false });
+                return self.settle(caller, Outcome::Done);
+            }
+            Verdict::NoAnswer => {
+                return self.settle(caller, Outcome::error(AuthError::no_answer()))
+            }
+            Verdict::Refused(status, server) => {
+                // Not a 2xx: `for_login_status` has a code for it.
+                let code = ErrorCode::for_login_status(status).unwrap_or(ErrorCode::Network);
+                (code, status, server)
+            }
+            Verdict::Malformed(status, server) => (ErrorCode::MalformedResponse, status, server),
         };
-        if let Some(code) = ErrorCode::for_login_status(status) {
-            let error = with_server(code, status, server);
-            // A locked account's whole answer rides along (PGBen: `desbloqueioEm`, …).
-            let with_details = code == ErrorCode::AccountLocked;
-            return self.settle(
-                caller,
-                Outcome::Error {
-                    error,
-                    with_details,
-                },
-            );
-        }
-        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
-            let error = with_server(ErrorCode::MalformedResponse, status, server);
-            return self.settle(caller, Outcome::error(error));
-        };
-        self.session.establish(grant, Some(credentials), self.now);
-        self.tokens_changed();
-        self.repeat_session();
-        self.hold_marker();
-        self.emit(Event::Login { restored: false });
-        self.settle(caller, Outcome::Done);
+        // A locked account's whole answer rides along (PGBen: `desbloqueioEm`, …).
+        let with_details = code == ErrorCode::AccountLocked;
+        let error = with_server(code, status, server);
+        self.settle(
+            caller,
+            Outcome::Error {
+                error,
+                with_details,
+            },
+        );
     }
 }

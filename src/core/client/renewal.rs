@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::turn::{Stage, TurnEnd};
 use super::{with_server, Body, Caller, Client, Effect, Event, Op, OpKind, Outcome, Request};
-use crate::core::answer::{Answer, ServerSaid, MAX_RETRY_AFTER_MS};
+use crate::core::answer::{Answer, Verdict, MAX_RETRY_AFTER_MS};
 use crate::core::config::{RefreshCredential, RefreshMethod};
 use crate::core::error::{AuthError, ErrorCode};
 use crate::core::refresh::{RefreshFailure, RefreshVerdict};
@@ -198,33 +198,29 @@ impl Client {
             return;
         };
         let lock = stage.lock();
-        let (status, grant, server) = match answer {
-            Answer::Failed => {
+        let grant = match answer.verdict() {
+            Verdict::Granted(grant) => grant,
+            Verdict::NoAnswer => {
                 let error = AuthError::no_answer();
                 return self.renewal_failed(flight, lock, RefreshFailure::Network, error);
             }
-            Answer::Status {
-                status,
-                grant,
-                server,
-            } => (status, grant, server),
-        };
-        if !(200..300).contains(&status) {
-            let retry_after = server.retry_after_ms;
-            let error = with_server(ErrorCode::Network, status, server);
-            self.renewal_failed(flight, lock, RefreshFailure::Status(status), error);
-            // A 429 or 503 that says when to come back: not before then (capped).
-            if let Some(ms) = retry_after {
-                let until = self.now.saturating_add(ms.min(MAX_RETRY_AFTER_MS));
-                if self.session.defer_retry(until) {
-                    self.arm_timer();
+            Verdict::Refused(status, server) => {
+                let retry_after = server.retry_after_ms;
+                let error = with_server(ErrorCode::Network, status, server);
+                self.renewal_failed(flight, lock, RefreshFailure::Status(status), error);
+                // A 429 or 503 that says when to come back: not before then (capped).
+                if let Some(ms) = retry_after {
+                    let until = self.now.saturating_add(ms.min(MAX_RETRY_AFTER_MS));
+                    if self.session.defer_retry(until) {
+                        self.arm_timer();
+                    }
                 }
+                return;
             }
-            return;
-        }
-        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
-            let error = with_server(ErrorCode::MalformedResponse, status, ServerSaid::default());
-            return self.renewal_failed(flight, lock, RefreshFailure::Malformed, error);
+            Verdict::Malformed(status, server) => {
+                let error = with_server(ErrorCode::MalformedResponse, status, server);
+                return self.renewal_failed(flight, lock, RefreshFailure::Malformed, error);
+            }
         };
         if !self.session.renewal_succeeded(ticket, grant, self.now) {
             self.release(lock);

@@ -6,7 +6,7 @@ use alloc::{vec, vec::Vec};
 use super::turn::{Stage, TurnEnd};
 use super::{with_server, Body, Caller, Client, Effect, Event, OpKind, Outcome, Request};
 use super::{Op, ASK_MS};
-use crate::core::answer::{Answer, ServerSaid};
+use crate::core::answer::{Answer, Verdict};
 use crate::core::config::RefreshMethod;
 use crate::core::crosstab::Message;
 use crate::core::error::{AuthError, ErrorCode};
@@ -125,42 +125,33 @@ impl Client {
 
     pub(super) fn restore_answered(&mut self, answer: Answer) {
         let lock = self.restore_stage().and_then(Stage::lock);
-        let (status, grant, server) = match answer {
-            Answer::Failed => {
+        let error = match answer.verdict() {
+            // A login that finished meanwhile wins: its tokens are the newer ones.
+            Verdict::Granted(_) if self.session.is_authenticated() => {
                 self.release(lock);
-                return self.finish_restore(Outcome::error(AuthError::no_answer()));
+                return self.finish_restore(Outcome::Bool(true));
             }
-            Answer::Status {
-                status,
-                grant,
-                server,
-            } => (status, grant, server),
-        };
-        if !(200..300).contains(&status) {
-            self.release(lock);
-            if RefreshFailure::Status(status).is_rejection() {
+            Verdict::Granted(grant) => {
+                self.session.establish(grant, None, self.now);
+                self.tokens_changed();
+                self.repeat_session();
+                return match self.hold_marker() {
+                    Some(marker) => self.set_restore_stage(Stage::Marking { marker, lock }),
+                    None => self.restore_done(lock),
+                };
+            }
+            Verdict::NoAnswer => AuthError::no_answer(),
+            Verdict::Refused(status, _) if RefreshFailure::Status(status).is_rejection() => {
+                self.release(lock);
                 return self.finish_restore(Outcome::Bool(false));
             }
-            let error = with_server(ErrorCode::Network, status, server);
-            return self.finish_restore(Outcome::error(error));
-        }
-        let Some(grant) = grant.filter(|g| g.access_token.is_header_safe()) else {
-            self.release(lock);
-            let error = with_server(ErrorCode::MalformedResponse, status, ServerSaid::default());
-            return self.finish_restore(Outcome::error(error));
+            Verdict::Refused(status, server) => with_server(ErrorCode::Network, status, server),
+            Verdict::Malformed(status, server) => {
+                with_server(ErrorCode::MalformedResponse, status, server)
+            }
         };
-        // A login that finished meanwhile wins: its tokens are the newer ones.
-        if self.session.is_authenticated() {
-            self.release(lock);
-            return self.finish_restore(Outcome::Bool(true));
-        }
-        self.session.establish(grant, None, self.now);
-        self.tokens_changed();
-        self.repeat_session();
-        match self.hold_marker() {
-            Some(marker) => self.set_restore_stage(Stage::Marking { marker, lock }),
-            None => self.restore_done(lock),
-        }
+        self.release(lock);
+        self.finish_restore(Outcome::error(error));
     }
 
     /// Whether the cookie refresh waits for the marker `op`.
