@@ -233,7 +233,11 @@ export class AuthClient {
    * `body_not_replayable`, or with what `fetch` itself throws for bad arguments.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** `fetch` as a plain function bound to this client, for ky, openapi-fetch, …: always the same function. */
+  /**
+   * `fetch` as a plain function bound to this client, for ky, openapi-fetch, …: always the same
+   * function. It keeps the client alive as long as it is kept, and, like `fetch`, never throws:
+   * after `free()` it returns a promise that rejects `not_authenticated`.
+   */
   fetcher(): typeof fetch;
   /**
    * Renews the access token now, joining a renewal in flight. Emits `refresh`. Rejects
@@ -259,10 +263,10 @@ export class AuthClient {
   /** Stops listening. */
   removeEventListener<K extends keyof AuthClientEventMap>(type: K, listener: (event: AuthClientEventMap[K]) => void): void;
   /**
-   * Releases the client: its timer, listeners, `fetcher()` function, tokens, channel and locks;
-   * calls still waiting reject `not_authenticated`, and so does every later call (its `fetcher()`
-   * function throws it). (Where the runtime has explicit resource management,
-   * `[Symbol.dispose]` does the same.)
+   * Releases the client: its timer, listeners, tokens, channel and locks; calls still waiting
+   * reject `not_authenticated`, and so does every later call, through `fetcher()` too. Called
+   * from inside a call's own arguments (a getter of its `init`), it rejects that call only.
+   * (Where the runtime has explicit resource management, `[Symbol.dispose]` does the same.)
    */
   free(): void;
 }

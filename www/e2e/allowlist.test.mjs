@@ -1,4 +1,4 @@
-// DESIGN rule 3 and the threat model (issue 10, RELIABILITY.md): spellings that try to carry the
+// DESIGN rule 4 and the threat model (issue 10, RELIABILITY.md): spellings that try to carry the
 // bearer to another origin, each made by a logged-in client in Chromium against the reference
 // server's foreign port, which counts every request and every Authorization header it sees.
 import { describe, test } from "node:test";
