@@ -261,7 +261,8 @@ function hotAnswered(s, caller, snap, generation, response) {
 
 /** Sends a tracked call's next attempt with the bearer of `generation`. */
 function sendCall(s, caller, generation) {
-  const request = attempt(s.callers.get(caller).snapshot, bearerFor(s, generation));
+  const d = s.callers.get(caller);
+  const request = d && attempt(d.snapshot, bearerFor(s, generation));
   if (!request) {
     input(s, (c, now) => c.callAnswered(now, caller, Attempt.Unsendable, undefined, undefined));
     return;
