@@ -525,9 +525,11 @@ impl Client {
     }
 
     fn expect_op(&self, op: Op, kind: OpKind) -> Result<(), InputError> {
-        match self.ops.iter().find(|(o, _)| *o == op) {
+        match self.ops.iter().position(|(o, _)| *o == op) {
             None => Err(InputError::UnknownOp(op)),
-            Some((_, k)) if *k != kind => Err(InputError::WrongOp(op)),
+            Some(i) if self.ops.get(i).is_some_and(|(_, k)| *k != kind) => {
+                Err(InputError::WrongOp(op))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -540,13 +542,14 @@ impl Client {
     }
 
     fn take_any_op(&mut self, op: Op) {
-        self.ops.retain(|(o, _)| *o != op);
+        if let Some(i) = self.ops.iter().position(|(o, _)| *o == op) {
+            self.ops.swap_remove(i);
+        }
     }
 
     fn set_op(&mut self, op: Op, kind: OpKind) {
-        if let Some(entry) = self.ops.iter_mut().find(|(o, _)| *o == op) {
-            entry.1 = kind;
-        }
+        self.take_any_op(op);
+        self.ops.push((op, kind));
     }
 
     // ---- effects ----
