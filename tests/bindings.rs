@@ -49,6 +49,19 @@ fn pgben() -> JsValue {
     ])
 }
 
+/// A client of `pgben()` whose login request is out: the client and the request's op.
+fn logging_in() -> (Core, u32) {
+    let mut c = core(&pgben()).unwrap();
+    drain(&mut c);
+    c.start(T0, Method::Login, 1, Some("{}".into()));
+    let op = drain(&mut c)
+        .into_iter()
+        .find(|e| e.0 == EffectKind::Request)
+        .unwrap()
+        .1;
+    (c, op)
+}
+
 /// Every effect queued: (kind, id, number, text, value).
 fn drain(c: &mut Core) -> Vec<(EffectKind, u32, f64, Option<String>, JsValue)> {
     let mut out = Vec::new();
@@ -183,14 +196,7 @@ fn the_channel_opens_with_the_origin_s_name_and_a_login_request_is_a_request() {
 
 #[wasm_bindgen_test]
 fn an_error_answer_s_body_rides_along_as_details_for_a_locked_account() {
-    let mut c = core(&pgben()).unwrap();
-    drain(&mut c);
-    c.start(T0, Method::Login, 1, Some("{}".into()));
-    let op = drain(&mut c)
-        .into_iter()
-        .find(|e| e.0 == EffectKind::Request)
-        .unwrap()
-        .1;
+    let (mut c, op) = logging_in();
     let body =
         text(r#"{"errorCode":"AUTH_003","message":"Conta bloqueada","tentativasRestantes":0}"#);
     c.answered(T0, op, Some(403), &body, None).unwrap();
@@ -284,14 +290,7 @@ fn bodies_are_read_within_the_cap_and_json_parse_s_failures_say_nothing() {
     assert!(Core::reads_body(None));
     assert!(Core::reads_body(Some("65536".into())));
     assert!(!Core::reads_body(Some("65537".into())));
-    let mut c = core(&pgben()).unwrap();
-    drain(&mut c);
-    c.start(T0, Method::Login, 1, Some("{}".into()));
-    let op = drain(&mut c)
-        .into_iter()
-        .find(|e| e.0 == EffectKind::Request)
-        .unwrap()
-        .1;
+    let (mut c, op) = logging_in();
     // A 2xx that is not JSON: no usable token.
     c.answered(T0, op, Some(200), &text("<html>"), None)
         .unwrap();

@@ -79,6 +79,11 @@ fn requests(effects: &[Effect]) -> Vec<(Op, String)> {
         .collect()
 }
 
+/// The op of the first request `c` queued.
+fn request_op(c: &mut Client) -> Op {
+    requests(&drain(c))[0].0
+}
+
 /// The messages posted among `effects`, read back as another tab reads them.
 fn posted(effects: &[Effect]) -> Vec<Message> {
     effects
@@ -299,7 +304,7 @@ fn a_tracked_call_that_cannot_be_sent_again_is_refused_by_why() {
         },
     )
     .unwrap();
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, ok("a2", "r2", 3600.0)).unwrap();
     drain(&mut c);
     // The body could not be copied again.
@@ -413,8 +418,7 @@ fn a_refresh_lock_held_forever_ends_the_wait_keeping_the_session() {
 fn a_rejected_renewal_ends_the_session_and_redirects_once() {
     let mut c = logged_in(false, false);
     c.refresh(T0, Caller(2));
-    let effects = drain(&mut c);
-    let (op, _) = requests(&effects)[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, status(401)).unwrap();
     let effects = drain(&mut c);
     assert_eq!(settled(&effects), [(2, "session_expired".into())]);
@@ -439,8 +443,7 @@ fn a_rejected_renewal_ends_the_session_and_redirects_once() {
 fn a_transient_failure_keeps_the_session_and_backs_off() {
     let mut c = logged_in(false, false);
     c.refresh(T0, Caller(2));
-    let effects = drain(&mut c);
-    let (op, _) = requests(&effects)[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, status(503)).unwrap();
     let effects = drain(&mut c);
     assert_eq!(settled(&effects), [(2, "network".into())]);
@@ -462,7 +465,7 @@ fn a_transient_failure_keeps_the_session_and_backs_off() {
 fn the_timer_is_armed_for_at_most_what_set_timeout_keeps() {
     let mut c = Client::new(config(false), false, 0.5);
     c.login(T0, Caller(1), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     // A token that lives 30 days: its refresh is further away than setTimeout can wait.
     c.answered(T0, op, ok("a1", "r1", 30.0 * 86_400.0)).unwrap();
     let delay = timer_of(&drain(&mut c)).flatten().unwrap();
@@ -479,7 +482,7 @@ fn the_timer_is_armed_for_at_most_what_set_timeout_keeps() {
 fn a_login_without_an_answer_names_cors_and_claims_no_session() {
     let mut c = Client::new(config(false), false, 0.5);
     c.login(T0, Caller(1), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, Answer::Failed).unwrap();
     let e = rejection(&drain(&mut c), 1);
     assert_eq!(e.code, ErrorCode::Network);
@@ -491,7 +494,7 @@ fn a_login_without_an_answer_names_cors_and_claims_no_session() {
 
     // A 5xx is an answer: no CORS in its message, and still no session to keep.
     c.login(T0, Caller(2), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, status(503)).unwrap();
     let e = rejection(&drain(&mut c), 2);
     assert_eq!((e.code, e.status), (ErrorCode::Network, Some(503)));
@@ -512,7 +515,7 @@ fn login_takes_a_json_object_and_a_locked_account_carries_its_answer() {
         );
     }
     c.login(T0, Caller(4), Some(r#"{"email":"a"}"#.into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, status(403)).unwrap();
     let effects = drain(&mut c);
     assert!(
@@ -524,7 +527,7 @@ fn login_takes_a_json_object_and_a_locked_account_carries_its_answer() {
 fn a_renewal_without_an_answer_names_cors_and_keeps_the_session() {
     let mut c = logged_in(false, false);
     c.refresh(T0, Caller(2));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, Answer::Failed).unwrap();
     let effects = drain(&mut c);
     let e = rejection(&effects, 2);
@@ -541,7 +544,7 @@ fn a_renewal_without_an_answer_names_cors_and_keeps_the_session() {
     // Its 5xx says the server answered, and that the session is kept.
     let later = T0 + 60_000;
     c.refresh(later, Caller(3));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(later, op, status(500)).unwrap();
     let e = rejection(&drain(&mut c), 3);
     assert_eq!(e.status, Some(500));
@@ -556,7 +559,7 @@ fn retry_after_on_a_503_defers_the_next_renewal_and_is_capped() {
     for (said_ms, expected_ms) in [(120_000, 120_000), (u64::MAX, MAX_RETRY_AFTER_MS)] {
         let mut c = logged_in(false, false);
         c.refresh(T0, Caller(2));
-        let (op, _) = requests(&drain(&mut c))[0].clone();
+        let op = request_op(&mut c);
         let answer = Answer::Status {
             status: 503,
             grant: None,
@@ -782,7 +785,7 @@ fn a_renewal_of_an_ended_session_never_presents_the_next_sessions_refresh_token(
     // A new login here while the old renewal still waits for its turn.
     let later = T0 + 60_000;
     c.login(later, Caller(4), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(later, op, ok("a9", "r9", 3600.0)).unwrap();
     drain(&mut c);
     c.lock_granted(later, lock).unwrap();
@@ -816,7 +819,7 @@ fn a_stale_renewal_that_wins_its_turn_after_a_new_login_presents_nothing() {
     let effects = drain(&mut c);
     assert!(settled(&effects).iter().any(|(caller, _)| *caller == 2));
     c.login(T0 + 1000, Caller(4), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0 + 1000, op, ok("a9", "r9", 3600.0)).unwrap();
     drain(&mut c);
     c.slept(T0 + 3000, sleep).unwrap();
@@ -837,7 +840,7 @@ fn in_relogin_mode_the_credentials_stay_in_their_tab_which_renews_for_the_others
     // Tab A logs in; what it posts carries no credentials.
     let mut a = Client::new(relogin(), true, 0.2);
     a.login(T0, Caller(1), Some(r#"{"password":"secret"}"#.into()));
-    let (op, _) = requests(&drain(&mut a))[0].clone();
+    let op = request_op(&mut a);
     a.answered(T0, op, ok("a1", "unused", 3600.0)).unwrap();
     let shared = posted_wire(drain(&mut a), "session").unwrap();
     assert!(!format!("{shared:?}").contains("secret"));
@@ -861,7 +864,7 @@ fn in_relogin_mode_the_credentials_stay_in_their_tab_which_renews_for_the_others
 fn a_login_answered_after_a_logout_is_dropped() {
     let mut c = Client::new(config(true), true, 0.5);
     c.login(T0, Caller(1), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.logout(T0, Caller(2));
     assert_eq!(settled(&drain(&mut c)), [(2, "done".into())]);
     c.answered(T0, op, ok("late", "late-refresh", 3600.0))
@@ -978,7 +981,7 @@ fn a_session_ended_by_the_server_redirects_to_login_url_unless_it_is_off() {
     .unwrap();
     let mut c = Client::new(no_redirect, false, 0.5);
     c.login(T0, Caller(1), Some("{}".into()));
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, ok("a1", "r1", 3600.0)).unwrap();
     drain(&mut c);
     let generation = c.session().generation();
@@ -1001,7 +1004,7 @@ fn an_expired_call_retries_once_after_one_renewal() {
         },
     )
     .unwrap();
-    let (op, _) = requests(&drain(&mut c))[0].clone();
+    let op = request_op(&mut c);
     c.answered(T0, op, ok("a2", "r2", 3600.0)).unwrap();
     drain(&mut c);
     // Still 401 after the renewal: the session ends, no second renewal.
