@@ -84,6 +84,14 @@ fn request_op(c: &mut Client) -> Op {
     requests(&drain(c))[0].0
 }
 
+/// `refresh()` as caller 2 at `T0`, its request answered with `answer`: the effects after.
+fn refreshed(c: &mut Client, answer: Answer) -> Vec<Effect> {
+    c.refresh(T0, Caller(2));
+    let op = request_op(c);
+    c.answered(T0, op, answer).unwrap();
+    drain(c)
+}
+
 /// The messages posted among `effects`, read back as another tab reads them.
 fn posted(effects: &[Effect]) -> Vec<Message> {
     effects
@@ -417,10 +425,7 @@ fn a_refresh_lock_held_forever_ends_the_wait_keeping_the_session() {
 #[test]
 fn a_rejected_renewal_ends_the_session_and_redirects_once() {
     let mut c = logged_in(false, false);
-    c.refresh(T0, Caller(2));
-    let op = request_op(&mut c);
-    c.answered(T0, op, status(401)).unwrap();
-    let effects = drain(&mut c);
+    let effects = refreshed(&mut c, status(401));
     assert_eq!(settled(&effects), [(2, "session_expired".into())]);
     let logouts = effects
         .iter()
@@ -442,10 +447,7 @@ fn a_rejected_renewal_ends_the_session_and_redirects_once() {
 #[test]
 fn a_transient_failure_keeps_the_session_and_backs_off() {
     let mut c = logged_in(false, false);
-    c.refresh(T0, Caller(2));
-    let op = request_op(&mut c);
-    c.answered(T0, op, status(503)).unwrap();
-    let effects = drain(&mut c);
+    let effects = refreshed(&mut c, status(503));
     assert_eq!(settled(&effects), [(2, "network".into())]);
     assert!(has!(
         effects,
@@ -526,10 +528,7 @@ fn login_takes_a_json_object_and_a_locked_account_carries_its_answer() {
 #[test]
 fn a_renewal_without_an_answer_names_cors_and_keeps_the_session() {
     let mut c = logged_in(false, false);
-    c.refresh(T0, Caller(2));
-    let op = request_op(&mut c);
-    c.answered(T0, op, Answer::Failed).unwrap();
-    let effects = drain(&mut c);
+    let effects = refreshed(&mut c, Answer::Failed);
     let e = rejection(&effects, 2);
     assert_eq!(e.code, ErrorCode::Network);
     assert!(e.message.contains("CORS"), "{}", e.message);
