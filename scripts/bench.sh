@@ -4,11 +4,16 @@
 #   bash scripts/bench.sh                 full run (what `make bench` runs, after `pkg` and `server`)
 #   BENCH_QUICK=1 bash scripts/bench.sh   quick run while developing
 #
+#   BENCH_ONLY=size BENCH_QUICK=1 bash scripts/bench.sh   the size measure alone (no server, no browser)
+#
 # Steps: the npm packages of www/bench (a separate npm project: the peers and esbuild), the
-# reference server as a release build (unless API_SERVER_BIN names one), twiggy (cargo install;
-# BENCH_NO_TWIGGY=1 skips it), the peer bundles (www/bench/build.mjs), then the measurements
-# (www/bench/run.mjs, whose environment knobs are listed at its top). Idempotent; needs only the
-# package registries. Exits non-zero when a measurement failed; no figure is asserted.
+# reference server as a release build (unless API_SERVER_BIN names one, or BENCH_ONLY names no
+# browser measure), twiggy (cargo install; BENCH_NO_TWIGGY=1 skips it), the peer bundles
+# (www/bench/build.mjs), then the measurements (www/bench/run.mjs, whose environment knobs are
+# listed at its top). The size measure also builds the package before the rewrite, the stubbed
+# conversions and the serde probes, in temporary directories, cached under target/bench-size/
+# (www/bench/size-builds.mjs; BENCH_SIZE_BUILDS=0 skips them). Idempotent; needs only the package
+# registries. Exits non-zero when a measurement failed; no figure is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,14 +41,22 @@ if [ ! -d www/bench/node_modules ] || [ www/bench/package-lock.json -nt www/benc
   (cd www/bench && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Whether a browser measure runs (BENCH_ONLY=size needs neither the server nor Chromium).
+browser_measures=1
+if [ -n "${BENCH_ONLY:-}" ] && [ -z "$(printf '%s' "$BENCH_ONLY" | tr ',' '\n' | sed 's/^ *//; s/ *$//' | grep -vx size || true)" ]; then
+  browser_measures=0
+fi
+
 # The reference server: a release build, so that the server's own cost does not drown the
 # client's. API_SERVER_BIN (honoured by the e2e harness) picks another binary.
-if [ -z "${API_SERVER_BIN:-}" ]; then
+if [ "$browser_measures" = 0 ]; then
+  say "BENCH_ONLY=$BENCH_ONLY: no browser measure, so no reference server"
+elif [ -z "${API_SERVER_BIN:-}" ]; then
   say "building the reference server (release)"
   cargo build --release -p api-server
   export API_SERVER_BIN="$ROOT/target/release/api-server"
 fi
-if [ ! -x "$API_SERVER_BIN" ]; then
+if [ "$browser_measures" = 1 ] && [ ! -x "$API_SERVER_BIN" ]; then
   say "API_SERVER_BIN=$API_SERVER_BIN is not an executable"
   exit 1
 fi

@@ -19,6 +19,9 @@
 //   TWIGGY                 path of a twiggy binary (scripts/bench.sh sets it); TWIGGY_NOTE: why not
 //                          (the size measure's named build also needs
 //                          www/node_modules/.bin/wasm-opt; without it the report says so)
+//   BENCH_SIZE_BUILDS=0    the size measure skips its builds of other source trees (the package
+//                          before the rewrite, the stubbed conversions, the serde probes)
+//   BENCH_SIZE_BEFORE      the commit measured as "before" (default 0dc2ddc)
 //   API_SERVER_BIN         the reference server binary (the e2e harness honours it)
 // Exits 1 when a measurement failed (the report still says what was measured).
 
@@ -28,7 +31,8 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { controlsFor, launchBrowser, REPO_ROOT, SERVER_BIN, startServer } from "../e2e/harness.mjs";
 import { BENCH_DIR } from "./build.mjs";
-import { measureSizes, namedBuild, peerVersions, RUSTC_WASM, twiggyTop } from "./measure-size.mjs";
+import { BINDGEN_WASM, importCrates, jsParts, measureSizes, namedBuild, peerVersions, sizesOf, twiggyTop } from "./measure-size.mjs";
+import { buildBefore, measureSerde, measureStubs, pkgSha } from "./size-builds.mjs";
 import { measureCalls, measureCallsDetached, measureMemory, measureStart, measureStartDetached, measureStorm } from "./measure-browser.mjs";
 import { renderReport } from "./report.mjs";
 
@@ -123,28 +127,70 @@ log(`config: ${JSON.stringify(config)}`);
 await measure("size", async () => {
   const sizes = await measureSizes(REPO_ROOT);
   sizes.versions = await peerVersions(BENCH_DIR);
-  if (env.TWIGGY) {
+  sizes.budget = await readFile(`${REPO_ROOT}size-budget.json`, "utf8").then((t) => JSON.parse(t).gzipBytes, () => null);
+  // Each part of the size measure that fails says so in its place; the others go on.
+  const part = async (name, fn) => {
+    const t0 = Date.now();
     try {
-      sizes.twiggy = await twiggyTop(env.TWIGGY, `${REPO_ROOT}pkg/authfetch_bg.wasm`, 15);
+      const value = await fn();
+      log(`size: ${name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return value;
     } catch (e) {
-      sizes.twiggy = { error: `twiggy failed: ${String(e?.message ?? e).split("\n")[0]}` };
+      log(`size: ${name} FAILED: ${e?.stack ?? e}`);
+      return { error: String(e?.message ?? e).split("\n")[0] };
     }
+  };
+  if (env.TWIGGY) {
+    sizes.twiggy = await part("twiggy top", () => twiggyTop(env.TWIGGY, `${REPO_ROOT}pkg/authfetch_bg.wasm`, 15));
+    if (sizes.twiggy.error) sizes.twiggy.error = `twiggy failed: ${sizes.twiggy.error}`;
     // pkg/'s wasm has no name section, so its items are code[N]/data[N]: the same wasm built again
-    // with its names, from rustc's output when it is not newer than pkg/ (else it is not what
-    // pkg/ was built from).
-    const [rs, ps] = await Promise.all([stat(`${REPO_ROOT}${RUSTC_WASM}`).catch(() => null), stat(`${REPO_ROOT}pkg/authfetch_bg.wasm`)]);
-    if (rs && rs.mtimeMs <= ps.mtimeMs) {
-      try {
-        sizes.named = await namedBuild(REPO_ROOT, env.TWIGGY);
-      } catch (e) {
-        sizes.named = { error: String(e?.message ?? e).split("\n")[0] };
-      }
+    // with its names, from wasm-bindgen's output when it is not newer than pkg/ (else it is not
+    // what pkg/ was built from).
+    const [bs, ps] = await Promise.all([stat(`${REPO_ROOT}${BINDGEN_WASM}`).catch(() => null), stat(`${REPO_ROOT}pkg/authfetch_bg.wasm`)]);
+    if (bs && bs.mtimeMs <= ps.mtimeMs) {
+      sizes.named = await part("named build", () => namedBuild(REPO_ROOT, env.TWIGGY));
     } else {
-      sizes.named = { error: rs ? `${RUSTC_WASM} is newer than pkg/` : `no rustc output (${RUSTC_WASM})` };
+      sizes.named = { error: bs ? `${BINDGEN_WASM} is newer than pkg/` : `no wasm-bindgen output (${BINDGEN_WASM})` };
+    }
+    if (!sizes.named.error) {
+      sizes.jsParts = await part("JS by part", () => jsParts(REPO_ROOT, sizes.named));
+      sizes.crates = await part("imports by crate", () => importCrates(REPO_ROOT, sizes.named));
+    } else {
+      sizes.jsParts = sizes.crates = { error: `no build with names (${sizes.named.error})` };
     }
   } else {
     sizes.twiggy = { error: env.TWIGGY_NOTE || "twiggy is not installed" };
+    sizes.jsParts = sizes.crates = { error: "no build with names (twiggy is not installed)" };
   }
+  // The builds of other source trees (size-builds.mjs), cached under target/bench-size/.
+  if (env.BENCH_SIZE_BUILDS === "0") {
+    sizes.before = sizes.stubs = sizes.serde = { skipped: "BENCH_SIZE_BUILDS=0" };
+  } else {
+    sizes.before = await part("the package before the rewrite", async () => {
+      const b = await buildBefore(REPO_ROOT, { log });
+      const wasm = sizesOf(await readFile(`${b.dir}/authfetch_bg.wasm`));
+      const js = sizesOf(await readFile(`${b.dir}/index.js`));
+      const out = { ...b, wasm, js, total: { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip, brotli: wasm.brotli + js.brotli } };
+      if (env.TWIGGY) {
+        try {
+          const named = await namedBuild(REPO_ROOT, env.TWIGGY, { input: `${b.dir}/rustc.wasm`, jobs: false });
+          out.named = { owners: named.owners, base: named.base, tools: named.tools };
+          out.pkgBase = (await twiggyTop(env.TWIGGY, `${b.dir}/authfetch_bg.wasm`, 1)).base;
+        } catch (e) {
+          out.named = { error: String(e?.message ?? e).split("\n")[0] };
+        }
+      } else {
+        out.named = { error: env.TWIGGY_NOTE || "twiggy is not installed" };
+      }
+      return out;
+    });
+    sizes.stubs = await part("the stubbed conversions", async () => {
+      const stubs = await measureStubs(REPO_ROOT, { log });
+      return { ...stubs, pkgSame: stubs.baseline.sha === (await pkgSha(REPO_ROOT)) };
+    });
+    sizes.serde = await part("the serde probes", () => measureSerde(REPO_ROOT, { log }));
+  }
+  if (sizes.named && !sizes.named.error) delete sizes.named.items;
   return sizes;
 });
 
